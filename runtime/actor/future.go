@@ -1,0 +1,124 @@
+package actor
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+)
+
+// Future is the result of a call, ready later. Get may be called many times
+// and from many goroutines; every call sees the same result.
+type Future[T proto.Message] struct {
+	call node.Call
+}
+
+// Call calls method m of the actor ref names and returns the future of its
+// result at once. It is called by generated handles (h.Increment).
+func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, Res], req Req) *Future[Res] {
+	f := new(Future[Res])
+	f.call.Init(ctx, m.m, req)
+	switch {
+	case ref == nil:
+		f.call.Fail(errs.Newf(errs.ErrActorNotFound, "%s: nil actor handle", m.m.Procedure))
+	case ctx == nil:
+		f.call.Fail(errs.Newf(errs.ErrInvalidOption, "%s: nil context", m.m.Procedure))
+	case ref.a.Class != nil && ref.a.Class.Name != "" && !ref.a.Class.Has(m.m):
+		f.call.Fail(errs.Newf(errs.ErrWrongClass, "%s is not a method of %s", m.m.Procedure, ref.a.Class.Name))
+	default:
+		if isNil(req) {
+			f.call.Req = newMessage[Req]()
+		}
+		ref.a.Submit(&f.call)
+	}
+	return f
+}
+
+// Get waits for the result. If ctx ends first it returns ctx's error (as a
+// *connect.Error with code canceled or deadline_exceeded); the call goes
+// on. Inside an actor method, waiting on a call that can only start after
+// this method returns fails with ErrDeadlock instead of hanging.
+func (f *Future[T]) Get(ctx context.Context) (T, error) {
+	var zero T
+	if err := f.call.Wait(ctx); err != nil {
+		return zero, err
+	}
+	resp, err := f.call.Result()
+	if err != nil {
+		return zero, err
+	}
+	return resp.(T), nil
+}
+
+// Done is closed when the result is ready.
+func (f *Future[T]) Done() <-chan struct{} { return f.call.Done() }
+
+// Cancel cancels the call: removed from the queue if it has not started
+// (Get then fails with code canceled), its method's ctx cancelled if it is
+// running. A cancelled call is never retried.
+func (f *Future[T]) Cancel() { f.call.Cancel() }
+
+// Waitable is anything Wait can wait on: every *Future.
+type Waitable interface {
+	Done() <-chan struct{}
+}
+
+// Wait returns when n of futs are ready or ctx ends. ready holds at most n
+// ready futures and notReady the rest, each in input order. If ctx ends
+// first, Wait returns the futures ready by then and ctx's error.
+func Wait[F Waitable](ctx context.Context, futs []F, n int) (ready, notReady []F, err error) {
+	if n > len(futs) {
+		n = len(futs)
+	}
+	count := 0
+	for _, f := range futs {
+		if isDone(f) {
+			count++
+		}
+	}
+	if count < n {
+		ch := make(chan struct{}, len(futs))
+		stop := make(chan struct{})
+		for _, f := range futs {
+			if !isDone(f) {
+				go func() {
+					select {
+					case <-f.Done():
+						ch <- struct{}{}
+					case <-stop:
+					}
+				}()
+			}
+		}
+	wait:
+		for count < n {
+			select {
+			case <-ch:
+				count++
+			case <-ctx.Done():
+				err = ctx.Err()
+				break wait
+			}
+		}
+		close(stop)
+	}
+	for _, f := range futs {
+		if len(ready) < n && isDone(f) {
+			ready = append(ready, f)
+		} else {
+			notReady = append(notReady, f)
+		}
+	}
+	return ready, notReady, err
+}
+
+func isDone(w Waitable) bool {
+	select {
+	case <-w.Done():
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,127 @@
+package actor
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"github.com/troupehq/troupe/runtime/internal/node"
+)
+
+// State is an actor's place in its life:
+// PENDING_CREATION → ALIVE ⇄ RESTARTING → DEAD.
+type State = node.State
+
+// The states of an actor.
+const (
+	PendingCreation = node.PendingCreation
+	Alive           = node.Alive
+	Restarting      = node.Restarting
+	Dead            = node.Dead
+)
+
+// ActorInfo is one row of ListActors.
+type ActorInfo struct {
+	ID        string
+	Class     string
+	State     State
+	Job       string
+	Name      string
+	Node      string
+	PID       int
+	Namespace string
+
+	// Detail.
+	Resources     map[string]float64 // what the actor holds
+	Restarts      int
+	DeathCause    string // empty unless DEAD
+	Detached      bool
+	PendingReason string // why a PENDING_CREATION actor waits
+	PendingCalls  int
+	RunningCalls  int
+}
+
+// A ListOption filters ListActors.
+type ListOption interface {
+	applyList(*listConfig)
+}
+
+type listConfig struct{ filters map[string]string }
+
+type listFunc func(*listConfig)
+
+func (f listFunc) applyList(c *listConfig) { f(c) }
+
+// Filter keeps the actors whose column key equals value. Keys: id, class,
+// state, job, name, node, namespace.
+func Filter(key, value string) ListOption {
+	return listFunc(func(c *listConfig) {
+		if c.filters == nil {
+			c.filters = map[string]string{}
+		}
+		c.filters[strings.ToLower(key)] = value
+	})
+}
+
+// ListActors lists every actor the system has known, dead ones included,
+// oldest first.
+func (s *System) ListActors(ctx context.Context, opts ...ListOption) ([]ActorInfo, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	var cfg listConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyList(&cfg)
+		}
+	}
+	pid := os.Getpid()
+	var out []ActorInfo
+	for _, a := range s.ctrl.AllActors() {
+		in := a.Info()
+		info := ActorInfo{
+			ID: in.ID, Class: in.Class, State: in.State, Job: in.Job, Name: in.Name,
+			Namespace: in.Namespace, Resources: in.Resources, Restarts: in.Restarts,
+			Detached: in.Detached, PendingReason: in.PendingReason,
+			PendingCalls: in.Pending, RunningCalls: in.Running,
+		}
+		if n := s.ctrl.NodeOf(a); n != nil {
+			info.Node, info.PID = n.ID, pid
+		}
+		if in.State == Dead {
+			info.DeathCause = in.Cause.String()
+		}
+		if matches(&info, cfg.filters) {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
+
+func matches(info *ActorInfo, filters map[string]string) bool {
+	for k, v := range filters {
+		var got string
+		switch k {
+		case "id":
+			got = info.ID
+		case "class":
+			got = info.Class
+		case "state":
+			got = info.State.String()
+		case "job":
+			got = info.Job
+		case "name":
+			got = info.Name
+		case "node":
+			got = info.Node
+		case "namespace":
+			got = info.Namespace
+		default:
+			return false
+		}
+		if got != v {
+			return false
+		}
+	}
+	return true
+}

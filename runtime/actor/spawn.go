@@ -1,0 +1,219 @@
+package actor
+
+import (
+	"context"
+	"maps"
+
+	"google.golang.org/protobuf/proto"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/control"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+	"github.com/troupehq/troupe/runtime/internal/resources"
+)
+
+// Lifetime says when an actor ends on its own.
+type Lifetime int
+
+const (
+	// Owned actors die with their owner: the job (System) or the actor
+	// that spawned them. They are not restarted then. The default.
+	Owned Lifetime = iota
+	// Detached actors outlive their creator, are restarted per
+	// max_restarts, and live until killed.
+	Detached
+)
+
+// Scheduling is a placement strategy: DefaultScheduling, Spread or
+// NodeAffinity.
+type Scheduling struct {
+	strategy actorv1.SchedulingStrategy
+	node     string
+	soft     bool
+}
+
+var (
+	// DefaultScheduling packs actors onto lightly loaded nodes and spreads
+	// them when nodes are loaded.
+	DefaultScheduling = Scheduling{strategy: actorv1.SchedulingStrategy_SCHEDULING_STRATEGY_DEFAULT}
+	// Spread places actors across nodes, best effort.
+	Spread = Scheduling{strategy: actorv1.SchedulingStrategy_SCHEDULING_STRATEGY_SPREAD}
+)
+
+// NodeAffinity places the actor on the node with the given id. If that node
+// is dead or can never fit the actor, soft falls back to any node and hard
+// fails with ErrUnschedulable.
+func NodeAffinity(nodeID string, soft bool) Scheduling {
+	return Scheduling{strategy: actorv1.SchedulingStrategy_SCHEDULING_STRATEGY_DEFAULT, node: nodeID, soft: soft}
+}
+
+// Spawner spawns actors of one class with typed options. Generated
+// FooOptions functions return one pre-filled with the defaults declared in
+// the proto; each setter overrides one option and returns the Spawner. A
+// Spawner may be reused but not shared between goroutines while set.
+type Spawner[I proto.Message, H any] struct {
+	class *node.Class
+	spec  node.Spec
+	wrap  func(*Ref) H
+	err   error
+}
+
+// NewSpawner returns a Spawner for class. It is called by generated code.
+func NewSpawner[I proto.Message, A any, H any](class *Class[I, A], wrap func(*Ref) H) *Spawner[I, H] {
+	return &Spawner[I, H]{class: class.c, spec: class.c.Defaults.Clone(), wrap: wrap, err: class.c.Err}
+}
+
+func (s *Spawner[I, H]) fail(err error) *Spawner[I, H] {
+	if s.err == nil {
+		s.err = err
+	}
+	return s
+}
+
+func (s *Spawner[I, H]) setResource(name string, amount float64) *Spawner[I, H] {
+	set, err := resources.FromFloat(map[string]float64{name: amount})
+	if err != nil {
+		return s.fail(errs.New(errs.ErrInvalidOption, err))
+	}
+	if s.spec.Resources == nil {
+		s.spec.Resources = resources.Set{}
+	}
+	delete(s.spec.Resources, name)
+	maps.Copy(s.spec.Resources, set)
+	return s
+}
+
+// Name names the actor, unique in its namespace. Default: no name.
+func (s *Spawner[I, H]) Name(name string) *Spawner[I, H] { s.spec.Name = name; return s }
+
+// Namespace sets the namespace of the name. Default: the system's.
+func (s *Spawner[I, H]) Namespace(ns string) *Spawner[I, H] { s.spec.Namespace = ns; return s }
+
+// GetIfExists returns the live actor already bound to the name, ignoring
+// the new init, instead of failing with ErrNameTaken. Default false.
+func (s *Spawner[I, H]) GetIfExists(v bool) *Spawner[I, H] { s.spec.GetIfExists = v; return s }
+
+// Lifetime sets who the actor's life is bound to. Default: the proto's, else Owned.
+func (s *Spawner[I, H]) Lifetime(l Lifetime) *Spawner[I, H] {
+	switch l {
+	case Owned:
+		s.spec.Detached = false
+	case Detached:
+		s.spec.Detached = true
+	default:
+		return s.fail(errs.Newf(errs.ErrInvalidOption, "unknown lifetime %d", l))
+	}
+	return s
+}
+
+// NumCPUs sets the logical CPU the actor holds. Default: the proto's, else 0.
+func (s *Spawner[I, H]) NumCPUs(n float64) *Spawner[I, H] { return s.setResource(resources.CPU, n) }
+
+// NumGPUs sets the logical GPU the actor holds; 0.5 shares a GPU.
+// Default: the proto's, else 0.
+func (s *Spawner[I, H]) NumGPUs(n float64) *Spawner[I, H] { return s.setResource(resources.GPU, n) }
+
+// Memory sets the logical memory in bytes the actor holds. Default: the
+// proto's, else 0.
+func (s *Spawner[I, H]) Memory(bytes uint64) *Spawner[I, H] {
+	return s.setResource(resources.Memory, float64(bytes))
+}
+
+// Resources sets custom resources the actor holds, such as
+// {"writer_node": 1}, on top of CPU, GPU and memory. Default: the proto's.
+func (s *Spawner[I, H]) Resources(r map[string]float64) *Spawner[I, H] {
+	for k, v := range r {
+		s.setResource(k, v)
+	}
+	return s
+}
+
+// AcceleratorType restricts placement to nodes labelled with
+// accelerator_type=t. Default: the proto's, else any.
+func (s *Spawner[I, H]) AcceleratorType(t string) *Spawner[I, H] {
+	s.spec.AcceleratorType = t
+	return s
+}
+
+// LabelSelector restricts placement to nodes with all these labels.
+// Default: the proto's, else any.
+func (s *Spawner[I, H]) LabelSelector(labels map[string]string) *Spawner[I, H] {
+	s.spec.LabelSelector = maps.Clone(labels)
+	return s
+}
+
+// Scheduling sets the placement strategy. Default: the proto's, else
+// DefaultScheduling.
+func (s *Spawner[I, H]) Scheduling(st Scheduling) *Spawner[I, H] {
+	s.spec.Scheduling, s.spec.NodeAffinity, s.spec.AffinitySoft = st.strategy, st.node, st.soft
+	return s
+}
+
+// MaxConcurrency sets how many methods of the default group run at once.
+// Default: the proto's, else 1.
+func (s *Spawner[I, H]) MaxConcurrency(n int) *Spawner[I, H] { s.spec.MaxConcurrency = n; return s }
+
+// ConcurrencyGroups sets the named concurrency pools. Default: the proto's.
+func (s *Spawner[I, H]) ConcurrencyGroups(groups map[string]int) *Spawner[I, H] {
+	s.spec.ConcurrencyGroups = maps.Clone(groups)
+	return s
+}
+
+// MaxRestarts sets how often the actor is restarted after dying; -1 is
+// without limit. Default: the proto's, else 0.
+func (s *Spawner[I, H]) MaxRestarts(n int) *Spawner[I, H] { s.spec.MaxRestarts = n; return s }
+
+// MaxTaskRetries sets how often a call caught by the actor's death is
+// retried; -1 is without limit. Default: the proto's, else 0.
+func (s *Spawner[I, H]) MaxTaskRetries(n int) *Spawner[I, H] { s.spec.MaxTaskRetries = n; return s }
+
+// MaxPendingCalls bounds the calls queued on the actor; 0 is without
+// limit. Default: the proto's, else 0.
+func (s *Spawner[I, H]) MaxPendingCalls(n int) *Spawner[I, H] { s.spec.MaxPendingCalls = n; return s }
+
+// Spawn creates the actor and returns its handle at once; the constructor
+// runs asynchronously and calls made meanwhile queue. A nil init is an
+// empty one.
+func (s *Spawner[I, H]) Spawn(ctx context.Context, sys *System, init I) (H, error) {
+	var zero H
+	if s.err != nil {
+		return zero, s.err
+	}
+	ref, err := sys.spawn(ctx, s.class, s.spec.Clone(), init)
+	if err != nil {
+		return zero, err
+	}
+	return s.wrap(ref), nil
+}
+
+func (s *System) spawn(ctx context.Context, class *node.Class, spec node.Spec, init proto.Message) (*Ref, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	if ctx == nil {
+		return nil, errs.Newf(errs.ErrInvalidOption, "nil context")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if spec.Namespace == "" {
+		spec.Namespace = s.namespace
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	for _, m := range class.Methods {
+		if _, ok := spec.ConcurrencyGroups[m.Group]; m.Group != "" && !ok {
+			return nil, errs.Newf(errs.ErrInvalidOption, "method %s uses concurrency group %q, which the actor's options do not declare", m.Procedure, m.Group)
+		}
+	}
+	if init == nil || !init.ProtoReflect().IsValid() {
+		init = class.NewInit()
+	}
+	a, _, err := s.ctrl.Spawn(ctx, control.SpawnRequest{Class: class, Spec: spec, Init: init, Job: s.job, Owner: node.ActorFrom(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	return s.refTo(a), nil
+}

@@ -1,0 +1,168 @@
+package actor
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/troupehq/troupe/runtime/internal/control"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+	"github.com/troupehq/troupe/runtime/internal/resources"
+)
+
+// DefaultNamespace is the namespace of a system started without
+// WithNamespace.
+const DefaultNamespace = "default"
+
+// System is a running Troupe node as seen by one driver: it spawns, finds,
+// calls and kills actors. It is also a job: actors it spawns without a
+// detached lifetime end with it.
+type System struct {
+	namespace string
+	job       string
+	log       *slog.Logger
+	node      *node.Node
+	ctrl      *control.Control
+	closed    atomic.Bool
+}
+
+// Start runs an embedded node inside this process, a head and a worker in
+// one, with no network and no servers to run, and returns the system to
+// drive it. Shutdown ends it.
+func Start(ctx context.Context, opts ...Option) (*System, error) {
+	cfg := config{namespace: DefaultNamespace, log: slog.Default()}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if cfg.namespace == "" {
+		cfg.namespace = DefaultNamespace
+	}
+	if cfg.log == nil {
+		cfg.log = slog.Default()
+	}
+	total, err := nodeResources(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	id := cfg.nodeID
+	if id == "" {
+		id = newID(8)
+	}
+	n := node.New(id, cfg.log)
+	for _, r := range cfg.classes {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.class == nil {
+			return nil, errs.Newf(errs.ErrInvalidOption, "WithClasses: empty registration")
+		}
+		if err := n.Register(r.class, r.factory); err != nil {
+			return nil, err
+		}
+	}
+	s := &System{namespace: cfg.namespace, job: newID(4), log: cfg.log, node: n}
+	n.Host = s
+	s.ctrl = control.New(cfg.log, true, func() string { return newID(12) },
+		&control.Node{Node: n, Total: total, Labels: cfg.labels})
+	return s, nil
+}
+
+func nodeResources(cfg *config) (resources.Set, error) {
+	m := map[string]float64{}
+	for k, v := range cfg.resources {
+		m[k] = v
+	}
+	if cfg.cpus != nil {
+		m[resources.CPU] = *cfg.cpus
+	} else if _, ok := m[resources.CPU]; !ok {
+		m[resources.CPU] = float64(runtime.NumCPU())
+	}
+	if cfg.gpus != nil {
+		m[resources.GPU] = *cfg.gpus
+	} else if _, ok := m[resources.GPU]; !ok {
+		m[resources.GPU] = float64(detectGPUs())
+	}
+	if cfg.memory != nil {
+		m[resources.Memory] = *cfg.memory
+	} else if _, ok := m[resources.Memory]; !ok {
+		m[resources.Memory] = float64(physicalMemory())
+	}
+	set, err := resources.FromFloat(m)
+	if err != nil {
+		return nil, errs.New(errs.ErrInvalidOption, fmt.Errorf("node resources: %w", err))
+	}
+	return set, nil
+}
+
+// detectGPUs counts NVIDIA devices.
+func detectGPUs() int {
+	matches, _ := filepath.Glob("/dev/nvidia[0-9]*")
+	return len(matches)
+}
+
+// physicalMemory returns the machine's memory in bytes, or 0 if unknown.
+func physicalMemory() uint64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			kb, err := strconv.ParseUint(fields[1], 10, 64)
+			if err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+func newID(bytes int) string {
+	b := make([]byte, bytes)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// Namespace returns the system's namespace.
+func (s *System) Namespace() string { return s.namespace }
+
+// Job returns the id of the job this system is.
+func (s *System) Job() string { return s.job }
+
+// NodeID returns the id of the embedded node.
+func (s *System) NodeID() string { return s.node.ID }
+
+// Shutdown ends every actor of the system gracefully (their Stop hooks
+// run) and waits for running methods to return, or for ctx to end. Calls
+// made afterwards fail with ErrActorDied or ErrSystemClosed.
+func (s *System) Shutdown(ctx context.Context) error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	return s.node.Shutdown(ctx)
+}
+
+func (s *System) checkOpen() error {
+	if s == nil {
+		return errs.Newf(errs.ErrSystemClosed, "nil actor system")
+	}
+	if s.closed.Load() {
+		return errs.Newf(errs.ErrSystemClosed, "actor system is shut down")
+	}
+	return nil
+}

@@ -1,0 +1,306 @@
+// Package control is the control plane: the name registry of each
+// namespace, the nodes with their resource ledgers, and the scheduler that
+// places actors on nodes, keeping those that fit nowhere yet pending with
+// the reason why.
+package control
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+	"github.com/troupehq/troupe/runtime/internal/resources"
+)
+
+// Node is a node as the control plane sees it.
+type Node struct {
+	Node   *node.Node
+	Total  resources.Set
+	Labels map[string]string
+
+	avail resources.Set
+}
+
+// Control places actors and keeps their names. Embedded is a single node
+// that nothing can ever join: an actor that fits no node fails at once.
+type Control struct {
+	log      *slog.Logger
+	embedded bool
+	newID    func() string
+
+	mu      sync.Mutex
+	nodes   []*Node
+	names   map[nameKey]*node.Actor
+	placed  map[*node.Actor]*Node
+	pending []*node.Actor
+	next    int // round-robin start for SPREAD
+}
+
+type nameKey struct{ namespace, name string }
+
+// New returns a control plane for the given nodes.
+func New(log *slog.Logger, embedded bool, newID func() string, nodes ...*Node) *Control {
+	c := &Control{log: log, embedded: embedded, newID: newID, names: map[nameKey]*node.Actor{}, placed: map[*node.Actor]*Node{}}
+	for _, n := range nodes {
+		n.avail = n.Total.Clone()
+		n.Node.OnDead = c.onDead
+		c.nodes = append(c.nodes, n)
+	}
+	return c
+}
+
+// SpawnRequest is everything Spawn needs.
+type SpawnRequest struct {
+	Class *node.Class
+	Spec  node.Spec
+	Init  proto.Message
+	Job   string
+	Owner *node.Actor
+}
+
+// Spawn creates an actor, or with GetIfExists returns the one already bound
+// to the name. Names are taken under one lock, so racing creators of one
+// name all get the same actor.
+func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, existed bool, err error) {
+	spec := req.Spec
+	c.mu.Lock()
+	key := nameKey{spec.Namespace, spec.Name}
+	if spec.Name != "" {
+		if old, ok := c.names[key]; ok {
+			c.mu.Unlock()
+			if !spec.GetIfExists {
+				return nil, false, errs.Newf(errs.ErrNameTaken, "actor name %q is taken in namespace %q by actor %s", spec.Name, spec.Namespace, old.ID)
+			}
+			if old.Class.Name != req.Class.Name {
+				return nil, false, errs.Newf(errs.ErrWrongClass, "actor %q in namespace %q is a %s, not a %s", spec.Name, spec.Namespace, old.Class.Name, req.Class.Name)
+			}
+			return old, true, nil
+		}
+	}
+	host, reason, feasible := c.chooseLocked(req.Class.Name, &spec)
+	if !feasible && (c.embedded || len(c.nodes) == 0) {
+		c.mu.Unlock()
+		return nil, false, errs.Newf(errs.ErrInfeasible, "actor %s can never be placed: %s", req.Class.Name, reason)
+	}
+	if spec.NodeAffinity != "" && !spec.AffinitySoft && !feasible {
+		c.mu.Unlock()
+		return nil, false, errs.Newf(errs.ErrUnschedulable, "actor %s: %s", req.Class.Name, reason)
+	}
+	target := host
+	if target == nil {
+		// Embedded: the one node holds the queue while the actor waits.
+		target = c.nodes[0]
+	}
+	a, err = target.Node.NewActor(ctx, c.newID(), req.Class, spec, req.Init, req.Job, req.Owner)
+	if err != nil {
+		c.mu.Unlock()
+		return nil, false, err
+	}
+	if spec.Name != "" {
+		c.names[key] = a
+	}
+	if host != nil {
+		host.avail.Sub(spec.Resources)
+		c.placed[a] = host
+	} else {
+		a.SetPendingReason(reason)
+		c.pending = append(c.pending, a)
+		c.log.Warn("actor waits for resources", "actor_id", a.ID, "class", req.Class.Name, "reason", reason)
+	}
+	c.mu.Unlock()
+	target.Node.Adopt(a)
+	if host != nil {
+		host.Node.Place(a)
+	}
+	return a, false, nil
+}
+
+// chooseLocked picks a node with room for spec. With none, it says why and
+// whether any node could ever fit (feasible).
+func (c *Control) chooseLocked(class string, spec *node.Spec) (host *Node, reason string, feasible bool) {
+	var candidates []*Node
+	var why []string
+	for _, n := range c.nodes {
+		switch {
+		case !n.Node.Hosts(class):
+			why = append(why, fmt.Sprintf("node %s does not host class %s", n.Node.ID, class))
+		case spec.NodeAffinity != "" && n.Node.ID != spec.NodeAffinity && !spec.AffinitySoft:
+		case !labelsMatch(n.Labels, spec.LabelSelector):
+			why = append(why, fmt.Sprintf("node %s does not match labels %v", n.Node.ID, spec.LabelSelector))
+		case spec.AcceleratorType != "" && n.Labels["accelerator_type"] != spec.AcceleratorType:
+			why = append(why, fmt.Sprintf("node %s has no accelerator %s", n.Node.ID, spec.AcceleratorType))
+		case !n.Total.Fits(spec.Resources):
+			why = append(why, fmt.Sprintf("no node has %s", n.Total.Shortfall(spec.Resources)))
+		default:
+			candidates = append(candidates, n)
+		}
+	}
+	if spec.NodeAffinity != "" && len(candidates) == 0 && !spec.AffinitySoft {
+		return nil, fmt.Sprintf("node %s is not alive or cannot fit the actor", spec.NodeAffinity), false
+	}
+	if len(candidates) == 0 {
+		if len(why) == 0 {
+			why = append(why, "no node is alive")
+		}
+		return nil, strings.Join(dedupe(why), "; "), false
+	}
+	// Affinity first, then the least loaded node that has room.
+	if spec.NodeAffinity != "" {
+		for _, n := range candidates {
+			if n.Node.ID == spec.NodeAffinity && n.avail.Fits(spec.Resources) {
+				return n, "", true
+			}
+		}
+	}
+	var fits []*Node
+	for _, n := range candidates {
+		if n.avail.Fits(spec.Resources) {
+			fits = append(fits, n)
+		}
+	}
+	if len(fits) == 0 {
+		var short []string
+		for _, n := range candidates {
+			short = append(short, fmt.Sprintf("node %s has %s free", n.Node.ID, n.avail.Shortfall(spec.Resources)))
+		}
+		return nil, "waiting for resources: " + strings.Join(short, "; "), true
+	}
+	if spec.Scheduling == actorv1.SchedulingStrategy_SCHEDULING_STRATEGY_SPREAD && len(fits) > 1 {
+		c.next++
+		return fits[c.next%len(fits)], "", true
+	}
+	return fits[0], "", true
+}
+
+func labelsMatch(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupe(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// onDead frees a dead actor's name and resources and places whatever now
+// fits.
+func (c *Control) onDead(a *node.Actor) {
+	c.mu.Lock()
+	key := nameKey{a.Spec.Namespace, a.Spec.Name}
+	if a.Spec.Name != "" && c.names[key] == a {
+		delete(c.names, key)
+	}
+	if n, ok := c.placed[a]; ok {
+		n.avail.Add(a.Spec.Resources)
+		delete(c.placed, a)
+	}
+	for i, p := range c.pending {
+		if p == a {
+			c.pending = append(c.pending[:i], c.pending[i+1:]...)
+			break
+		}
+	}
+	var place []*node.Actor
+	var hosts []*Node
+	rest := c.pending[:0]
+	for _, p := range c.pending {
+		host, reason, _ := c.chooseLocked(p.Class.Name, &p.Spec)
+		if host == nil {
+			p.SetPendingReason(reason)
+			rest = append(rest, p)
+			continue
+		}
+		host.avail.Sub(p.Spec.Resources)
+		c.placed[p] = host
+		place = append(place, p)
+		hosts = append(hosts, host)
+	}
+	clear(c.pending[len(rest):])
+	c.pending = rest
+	c.mu.Unlock()
+	for i, p := range place {
+		hosts[i].Node.Place(p)
+	}
+}
+
+// Lookup returns the live actor bound to name in namespace.
+func (c *Control) Lookup(namespace, name string) (*node.Actor, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.names[nameKey{namespace, name}]
+	return a, ok
+}
+
+// Actor finds an actor by id on any node.
+func (c *Control) Actor(id string) (*node.Actor, bool) {
+	c.mu.Lock()
+	nodes := c.nodes
+	c.mu.Unlock()
+	for _, n := range nodes {
+		if a, ok := n.Node.Actor(id); ok {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+// NodeOf returns the node an actor was placed on, or nil while pending.
+func (c *Control) NodeOf(a *node.Actor) *node.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.placed[a]; ok {
+		return n.Node
+	}
+	return nil
+}
+
+// NodeInfo is a node's resources for status listings.
+type NodeInfo struct {
+	ID      string
+	Total   map[string]float64
+	Free    map[string]float64
+	Labels  map[string]string
+	Classes []string
+}
+
+// Nodes lists the nodes with their resources.
+func (c *Control) Nodes() []NodeInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]NodeInfo, 0, len(c.nodes))
+	for _, n := range c.nodes {
+		out = append(out, NodeInfo{ID: n.Node.ID, Total: n.Total.Float(), Free: n.avail.Float(), Labels: n.Labels, Classes: n.Node.Classes()})
+	}
+	return out
+}
+
+// AllActors lists the actors of every node, oldest first.
+func (c *Control) AllActors() []*node.Actor {
+	c.mu.Lock()
+	nodes := c.nodes
+	c.mu.Unlock()
+	var all []*node.Actor
+	for _, n := range nodes {
+		all = append(all, n.Node.Actors()...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Created.Before(all[j].Created) })
+	return all
+}

@@ -1,0 +1,171 @@
+// Package errs defines the runtime's typed errors. The public package actor
+// re-exports them; internal packages build them here so that every part of the
+// runtime speaks one error model: a *connect.Error whose code other languages
+// see, wrapping a typed Go error that errors.Is and errors.As find.
+package errs
+
+import (
+	"errors"
+	"fmt"
+
+	"connectrpc.com/connect"
+)
+
+// Sentinels for errors.Is. Each typed error below reports Is for its sentinel.
+var (
+	ErrActorDied         = errors.New("actor died")
+	ErrActorUnavailable  = errors.New("actor unavailable")
+	ErrPendingCallsLimit = errors.New("pending calls limit exceeded")
+	ErrActorNotFound     = errors.New("actor not found")
+	ErrNameTaken         = errors.New("actor name taken")
+	ErrWrongClass        = errors.New("actor has another class")
+	ErrInfeasible        = errors.New("resources infeasible")
+	ErrUnschedulable     = errors.New("actor unschedulable")
+	ErrDeadlock          = errors.New("call cycle deadlock")
+	ErrSystemClosed      = errors.New("actor system shut down")
+	ErrUnknownClass      = errors.New("actor class not registered")
+	ErrUnknownMethod     = errors.New("actor method not found")
+	ErrInvalidOption     = errors.New("invalid actor option")
+	ErrNotInActor        = errors.New("not called from inside an actor method")
+)
+
+// CauseKind says why an actor died.
+type CauseKind int
+
+// The causes of death.
+const (
+	CauseUnknown CauseKind = iota
+	// CausePanic: a method or the constructor panicked.
+	CausePanic
+	// CauseConstructor: the constructor returned an error.
+	CauseConstructor
+	// CauseKilled: Kill was called.
+	CauseKilled
+	// CauseOwnerDied: the owner (job or actor) ended.
+	CauseOwnerDied
+	// CauseExited: the actor ended itself with ExitActor.
+	CauseExited
+	// CauseNodeLost: the node hosting the actor died or was shut down.
+	CauseNodeLost
+)
+
+func (k CauseKind) String() string {
+	switch k {
+	case CausePanic:
+		return "panic"
+	case CauseConstructor:
+		return "constructor error"
+	case CauseKilled:
+		return "killed"
+	case CauseOwnerDied:
+		return "owner died"
+	case CauseExited:
+		return "exited"
+	case CauseNodeLost:
+		return "node lost"
+	default:
+		return "unknown"
+	}
+}
+
+// Cause is why an actor died: its kind, a message (the panic value, the
+// constructor's error, ...) and, for panics, the goroutine's stack.
+type Cause struct {
+	Kind    CauseKind
+	Message string
+	Stack   string
+}
+
+func (c Cause) String() string {
+	if c.Message == "" {
+		return c.Kind.String()
+	}
+	return c.Kind.String() + ": " + c.Message
+}
+
+// ActorDiedError is the error of a call to an actor that died and will not
+// come back, or that died while the call was queued or running and the call
+// had no retries left.
+type ActorDiedError struct {
+	ActorID  string
+	Class    string
+	Name     string
+	Cause    Cause
+	Restarts int
+}
+
+func (e *ActorDiedError) Error() string {
+	s := fmt.Sprintf("actor %s (%s", e.ActorID, e.Class)
+	if e.Name != "" {
+		s += " " + e.Name
+	}
+	s += fmt.Sprintf(") died after %d restarts: %s", e.Restarts, e.Cause)
+	return s
+}
+
+// Is reports whether target is ErrActorDied.
+func (e *ActorDiedError) Is(target error) bool { return target == ErrActorDied }
+
+// ActorUnavailableError is the error of a call that reached an actor while it
+// was restarting and could not wait, because it had no retries.
+type ActorUnavailableError struct {
+	ActorID string
+	Class   string
+	Reason  string
+}
+
+func (e *ActorUnavailableError) Error() string {
+	return fmt.Sprintf("actor %s (%s) unavailable: %s", e.ActorID, e.Class, e.Reason)
+}
+
+// Is reports whether target is ErrActorUnavailable.
+func (e *ActorUnavailableError) Is(target error) bool { return target == ErrActorUnavailable }
+
+// Code returns the Connect code of a runtime sentinel, or CodeUnknown.
+func Code(sentinel error) connect.Code {
+	switch sentinel {
+	case ErrActorDied:
+		return connect.CodeAborted
+	case ErrActorUnavailable:
+		return connect.CodeUnavailable
+	case ErrPendingCallsLimit:
+		return connect.CodeResourceExhausted
+	case ErrActorNotFound, ErrUnknownClass, ErrUnknownMethod:
+		return connect.CodeNotFound
+	case ErrNameTaken:
+		return connect.CodeAlreadyExists
+	case ErrWrongClass, ErrInfeasible, ErrUnschedulable, ErrDeadlock, ErrNotInActor:
+		return connect.CodeFailedPrecondition
+	case ErrSystemClosed:
+		return connect.CodeUnavailable
+	case ErrInvalidOption:
+		return connect.CodeInvalidArgument
+	}
+	return connect.CodeUnknown
+}
+
+// New returns a *connect.Error with the sentinel's code wrapping err, which
+// must match sentinel under errors.Is.
+func New(sentinel error, err error) *connect.Error {
+	return connect.NewError(Code(sentinel), err)
+}
+
+// Newf returns a *connect.Error with the sentinel's code whose message is
+// formatted and which matches sentinel under errors.Is.
+func Newf(sentinel error, format string, args ...any) *connect.Error {
+	return connect.NewError(Code(sentinel), &detailed{sentinel: sentinel, msg: fmt.Sprintf(format, args...)})
+}
+
+// Died returns the error a call sees for an actor that died.
+func Died(e *ActorDiedError) *connect.Error { return New(ErrActorDied, e) }
+
+// Unavailable returns the error a call sees for an actor that is restarting.
+func Unavailable(e *ActorUnavailableError) *connect.Error { return New(ErrActorUnavailable, e) }
+
+type detailed struct {
+	sentinel error
+	msg      string
+}
+
+func (d *detailed) Error() string        { return d.msg }
+func (d *detailed) Is(target error) bool { return target == d.sentinel }

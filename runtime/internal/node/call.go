@@ -1,0 +1,169 @@
+package node
+
+import (
+	"context"
+	"sync/atomic"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/troupehq/troupe/runtime/internal/errs"
+)
+
+// The states of a call. A call is queued, then running, then done; death
+// of its actor may put a running call back to queued for a retry.
+const (
+	callQueued int32 = iota
+	callRunning
+	callDone
+)
+
+// Call is one method invocation on its way through an actor's mailbox. The
+// public Future embeds it, so a call costs one allocation plus its channel.
+type Call struct {
+	Method *Method
+	Req    proto.Message
+	// Ctx is the caller's context: its cancellation and deadline reach the
+	// method; its values (trace context, the calling actor) travel with it.
+	Ctx context.Context
+
+	resp proto.Message
+	err  error
+	done chan struct{}
+
+	state   atomic.Int32
+	seq     uint64 // arrival order at the target actor
+	retries int    // retries left; -1 is without limit
+	target  *Actor
+
+	stopWatch func() bool // stops the watch on Ctx while queued
+	first     attempt       // the first attempt, allocated with the call
+	cur       *attempt      // the current attempt; guarded by the actor
+
+	// waitingOn is the call this call's method is blocked on, for
+	// deadlock detection.
+	waitingOn atomic.Pointer[Call]
+}
+
+// Init prepares a call. It must be called once before the call is submitted.
+func (c *Call) Init(ctx context.Context, m *Method, req proto.Message) {
+	c.Method, c.Req, c.Ctx = m, req, ctx
+	c.done = make(chan struct{})
+}
+
+// Done is closed when the call's result is ready.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Result returns the response and error; valid after Done is closed.
+func (c *Call) Result() (proto.Message, error) { return c.resp, c.err }
+
+// Fail completes a call that never reached an actor.
+func (c *Call) Fail(err error) {
+	c.state.Store(callDone)
+	c.err = err
+	close(c.done)
+}
+
+// complete sets the result and wakes every waiter. The caller must have
+// won the transition to done.
+func (c *Call) complete(resp proto.Message, err error) {
+	c.resp, c.err = resp, err
+	close(c.done)
+}
+
+// Cancel removes the call from its actor's queue if it has not started;
+// the caller then sees canceled. A running call's context is cancelled.
+func (c *Call) Cancel() {
+	if a := c.target; a != nil {
+		a.cancelCall(c, context.Canceled)
+	}
+}
+
+// Wait blocks until the call is done or ctx ends. When ctx belongs to an
+// actor method, Wait first checks that waiting cannot deadlock: a serial
+// actor waiting on a call that is queued behind itself, directly or
+// through other actors' waits, gets ErrDeadlock and the call is cancelled.
+func (c *Call) Wait(ctx context.Context) error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	if waiter := CallFrom(ctx); waiter != nil {
+		waiter.waitingOn.Store(c)
+		defer waiter.waitingOn.Store(nil)
+		if cycle(waiter, c) {
+			err := errs.Newf(errs.ErrDeadlock,
+				"deadlock: %s waits on %s, which cannot start before %s returns",
+				waiter.Method.Procedure, c.Method.Procedure, waiter.Method.Procedure)
+			if c.target != nil {
+				c.target.cancelCall(c, err)
+			}
+			return err
+		}
+	}
+	if ctx.Done() == nil {
+		<-c.done
+		return nil
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return connect.NewError(connect.CodeOf(ctx.Err()), ctx.Err())
+	}
+}
+
+// cycle reports whether waiting on target closes a wait-for cycle that
+// comes back to waiter. Edges: a running call waits on the call it is
+// blocked on; a queued call waits on the running call that keeps it from
+// starting. Each actor is locked alone, briefly; every waiter publishes its
+// edge before it walks, so the last edge of a cycle to appear finds it.
+func cycle(waiter, target *Call) bool {
+	c := target
+	for range 10000 {
+		if c == nil {
+			return false
+		}
+		if c == waiter {
+			return true
+		}
+		switch c.state.Load() {
+		case callRunning:
+			c = c.waitingOn.Load()
+		case callQueued:
+			if c.target == nil {
+				return false
+			}
+			c = c.target.blockerOf(c)
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+type callKey struct{}
+
+// invocationCtx is the context a method runs with: the caller's context
+// with the running call attached.
+type invocationCtx struct {
+	context.Context
+	call *Call
+}
+
+func (x *invocationCtx) Value(key any) any {
+	switch key {
+	case callKey{}:
+		return x.call
+	case actorKey{}:
+		return x.call.target
+	}
+	return x.Context.Value(key)
+}
+
+// CallFrom returns the call whose method ctx belongs to, or nil.
+func CallFrom(ctx context.Context) *Call {
+	c, _ := ctx.Value(callKey{}).(*Call)
+	return c
+}

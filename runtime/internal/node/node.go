@@ -1,0 +1,198 @@
+// Package node hosts actor instances: each actor's mailbox, the executor
+// that runs its methods under its concurrency rules, and its life through
+// construction, death, restart and the retry of its calls.
+//
+// An actor with an empty mailbox holds no goroutine: a worker goroutine is
+// started when a call arrives at an idle actor and ends when no call can
+// start.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/troupehq/troupe/runtime/internal/errs"
+)
+
+// Stopper is implemented by actors that want to know of graceful ends:
+// ExitActor and the shutdown of their node.
+type Stopper interface {
+	Stop(ctx context.Context) error
+}
+
+// Node hosts actors.
+type Node struct {
+	ID  string
+	log *slog.Logger
+	// Host is the value the embedding runtime attaches to its node, for
+	// code inside actors to find it.
+	Host any
+	// OnDead is called once for every actor that reaches DEAD, outside
+	// any actor's lock.
+	OnDead func(*Actor)
+
+	mu      sync.RWMutex
+	actors  map[string]*Actor
+	classes map[string]registered
+	closed  bool
+}
+
+type registered struct {
+	class   *Class
+	factory Factory
+}
+
+// New returns an empty node.
+func New(id string, log *slog.Logger) *Node {
+	return &Node{ID: id, log: log, actors: map[string]*Actor{}, classes: map[string]registered{}}
+}
+
+// Register makes a class hostable on this node.
+func (n *Node) Register(c *Class, f Factory) error {
+	if c.Err != nil {
+		return c.Err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if r, ok := n.classes[c.Name]; ok && r.class != c {
+		return fmt.Errorf("actor class %s registered twice", c.Name)
+	}
+	n.classes[c.Name] = registered{class: c, factory: f}
+	return nil
+}
+
+// Hosts reports whether the node's binary registered the class.
+func (n *Node) Hosts(class string) bool {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	_, ok := n.classes[class]
+	return ok
+}
+
+// Classes returns the names of the registered classes, sorted.
+func (n *Node) Classes() []string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	names := make([]string, 0, len(n.classes))
+	for name := range n.classes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// NewActor creates an actor in PENDING_CREATION. Calls submitted to it
+// queue until it is placed and its constructor returns. ctx's values (not
+// its cancellation) are given to the constructor. owner, if not nil, is
+// the actor that spawned it: the new actor dies with it.
+func (n *Node) NewActor(ctx context.Context, id string, class *Class, spec Spec, init proto.Message, job string, owner *Actor) (*Actor, error) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil, errs.Newf(errs.ErrSystemClosed, "node %s is shut down", n.ID)
+	}
+	r, ok := n.classes[class.Name]
+	if !ok {
+		n.mu.Unlock()
+		return nil, errs.Newf(errs.ErrUnknownClass, "actor class %s is not registered on node %s", class.Name, n.ID)
+	}
+	a := newActor(n, id, class, spec, init)
+	a.factory, a.Job = r.factory, job
+	a.baseCtx = context.WithoutCancel(ctx)
+	if !spec.Detached {
+		a.Owner = owner
+	}
+	n.actors[id] = a
+	n.mu.Unlock()
+	return a, nil
+}
+
+// Adopt binds a new actor's life to its owner actor, if it has one: it
+// dies when the owner dies or restarts. If the owner is already dead the
+// actor dies at once. Call it without holding other locks.
+func (n *Node) Adopt(a *Actor) {
+	if a.Owner != nil && !a.Owner.adopt(a) {
+		a.Kill(errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("owner actor %s died", a.Owner.ID)}, false, false)
+	}
+}
+
+// Place starts the actor's constructor: it has its resources.
+func (n *Node) Place(a *Actor) { a.place() }
+
+// Actor returns the actor with the given id, alive or not.
+func (n *Node) Actor(id string) (*Actor, bool) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	a, ok := n.actors[id]
+	return a, ok
+}
+
+// Actors returns every actor the node has hosted, oldest first.
+func (n *Node) Actors() []*Actor {
+	n.mu.RLock()
+	list := make([]*Actor, 0, len(n.actors))
+	for _, a := range n.actors {
+		list = append(list, a)
+	}
+	n.mu.RUnlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].Created.Before(list[j].Created) })
+	return list
+}
+
+// after does what a death left to do outside the actor's lock.
+func (n *Node) after(a *Actor, after aftermath) {
+	for i, c := range after.fail {
+		c.complete(nil, after.failErr[i])
+	}
+	if s, ok := after.stop.(Stopper); ok {
+		if err := s.Stop(a.baseCtx); err != nil {
+			n.log.Warn("actor Stop hook failed", "actor_id", a.ID, "class", a.Class.Name, "error", err)
+		}
+	}
+	for _, child := range after.children {
+		child.Kill(errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("owner actor %s died", a.ID)}, false, false)
+	}
+	if after.restart {
+		n.log.Warn("restarting actor", "actor_id", a.ID, "class", a.Class.Name, "cause", a.cause.String())
+		a.restart()
+	}
+	if after.dead && n.OnDead != nil {
+		n.OnDead(a)
+	}
+}
+
+// Shutdown ends every actor gracefully (Stop hooks run) and waits for
+// their running methods to return, or for ctx to end.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	actors := n.Actors()
+	for _, a := range actors {
+		a.Kill(errs.Cause{Kind: errs.CauseNodeLost, Message: fmt.Sprintf("node %s shut down", n.ID)}, false, true)
+	}
+	for _, a := range actors {
+		a.mu.Lock()
+		if a.workers == 0 {
+			a.mu.Unlock()
+			continue
+		}
+		if a.idle == nil {
+			a.idle = make(chan struct{})
+		}
+		idle := a.idle
+		a.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return errors.Join(errors.New("shutdown: actor methods still running"), ctx.Err())
+		}
+	}
+	return nil
+}
