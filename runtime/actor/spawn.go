@@ -168,8 +168,9 @@ func (s *Spawner[I, H]) MaxRestarts(n int) *Spawner[I, H] { s.spec.MaxRestarts =
 // retried; -1 is without limit. Default: the proto's, else 0.
 func (s *Spawner[I, H]) MaxTaskRetries(n int) *Spawner[I, H] { s.spec.MaxTaskRetries = n; return s }
 
-// MaxPendingCalls bounds the calls queued on the actor; 0 is without
-// limit. Default: the proto's, else 0.
+// MaxPendingCalls bounds the calls on the actor that have not finished,
+// queued or running; the call beyond fails at once with
+// ErrPendingCallsLimit. 0 is without limit. Default: the proto's, else 0.
 func (s *Spawner[I, H]) MaxPendingCalls(n int) *Spawner[I, H] { s.spec.MaxPendingCalls = n; return s }
 
 // Spawn creates the actor and returns its handle at once; the constructor

@@ -170,8 +170,9 @@ type ActorOptions struct {
 	// actor died is retried on the restarted actor. Default 0; -1 means without
 	// limit.
 	MaxTaskRetries int32 `protobuf:"varint,10,opt,name=max_task_retries,json=maxTaskRetries,proto3" json:"max_task_retries,omitempty"`
-	// max_pending_calls bounds the calls queued on one actor; the call beyond it
-	// fails with resource_exhausted. Default 0 means without limit.
+	// max_pending_calls bounds the calls on one actor that have not finished,
+	// queued or running; the call beyond it fails at once with
+	// resource_exhausted. Default 0 means without limit.
 	MaxPendingCalls int32 `protobuf:"varint,11,opt,name=max_pending_calls,json=maxPendingCalls,proto3" json:"max_pending_calls,omitempty"`
 	// lifetime says who the actor's life is bound to. Default OWNED.
 	Lifetime Lifetime `protobuf:"varint,12,opt,name=lifetime,proto3,enum=actor.v1.Lifetime" json:"lifetime,omitempty"`

@@ -5,6 +5,7 @@
 package errs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -144,9 +145,12 @@ func Code(sentinel error) connect.Code {
 	return connect.CodeUnknown
 }
 
-// New returns a *connect.Error with the sentinel's code wrapping err, which
-// must match sentinel under errors.Is.
+// New returns a *connect.Error with the sentinel's code wrapping err; it
+// matches both sentinel and err under errors.Is.
 func New(sentinel error, err error) *connect.Error {
+	if !errors.Is(err, sentinel) {
+		err = &detailed{sentinel: sentinel, msg: err.Error(), cause: err}
+	}
 	return connect.NewError(Code(sentinel), err)
 }
 
@@ -165,7 +169,28 @@ func Unavailable(e *ActorUnavailableError) *connect.Error { return New(ErrActorU
 type detailed struct {
 	sentinel error
 	msg      string
+	cause    error
 }
 
 func (d *detailed) Error() string        { return d.msg }
 func (d *detailed) Is(target error) bool { return target == d.sentinel }
+func (d *detailed) Unwrap() error        { return d.cause }
+
+// FromContext turns a context's error into a *connect.Error with code
+// canceled or deadline_exceeded that still matches context.Canceled or
+// context.DeadlineExceeded under errors.Is. A *connect.Error is returned
+// unchanged.
+func FromContext(err error) *connect.Error {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	code := connect.CodeUnknown
+	switch {
+	case errors.Is(err, context.Canceled):
+		code = connect.CodeCanceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = connect.CodeDeadlineExceeded
+	}
+	return connect.NewError(code, err)
+}

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/troupehq/troupe/runtime/internal/errs"
@@ -143,10 +142,10 @@ func (a *Actor) Submit(c *Call) {
 			return
 		}
 	}
-	if a.Spec.MaxPendingCalls > 0 && a.pending >= a.Spec.MaxPendingCalls {
+	if n := a.pending + len(a.running); a.Spec.MaxPendingCalls > 0 && n >= a.Spec.MaxPendingCalls {
 		a.mu.Unlock()
 		c.Fail(errs.Newf(errs.ErrPendingCallsLimit, "actor %s (%s): %d calls pending, the limit is %d",
-			a.ID, a.Class.Name, a.pending, a.Spec.MaxPendingCalls))
+			a.ID, a.Class.Name, n, a.Spec.MaxPendingCalls))
 		return
 	}
 	a.seq++
@@ -181,13 +180,7 @@ func (a *Actor) cancelCall(c *Call, cause error) {
 	if c.stopWatch != nil {
 		c.stopWatch()
 	}
-	var ce *connect.Error
-	if e, ok := cause.(*connect.Error); ok {
-		ce = e
-	} else {
-		ce = connect.NewError(connect.CodeOf(cause), cause)
-	}
-	c.complete(nil, ce)
+	c.complete(nil, errs.FromContext(cause))
 }
 
 // dispatchLocked starts every call that may start now. When self is true
@@ -485,6 +478,7 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 	a.cause = cause
 	after.children, a.children = a.children, nil
 
+	died := a.diedErrLocked() // with the restarts before this death
 	restart := allowRestart && wasPlaced && !graceful &&
 		(a.Spec.MaxRestarts == -1 || a.restarts < a.Spec.MaxRestarts)
 	if restart {
@@ -496,7 +490,6 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 		a.exiting = false
 		after.dead = true
 	}
-	died := a.diedErrLocked()
 	for _, c := range calls {
 		if c.stopWatch != nil {
 			c.stopWatch()
@@ -512,7 +505,7 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 		c.state.Store(callDone)
 		after.fail = append(after.fail, c)
 		if err := c.Ctx.Err(); err != nil {
-			after.failErr = append(after.failErr, connect.NewError(connect.CodeOf(err), err))
+			after.failErr = append(after.failErr, errs.FromContext(err))
 		} else {
 			after.failErr = append(after.failErr, died)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync/atomic"
 
-	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/troupehq/troupe/runtime/internal/errs"
@@ -37,8 +36,8 @@ type Call struct {
 	target  *Actor
 
 	stopWatch func() bool // stops the watch on Ctx while queued
-	first     attempt       // the first attempt, allocated with the call
-	cur       *attempt      // the current attempt; guarded by the actor
+	first     attempt     // the first attempt, allocated with the call
+	cur       *attempt    // the current attempt; guarded by the actor
 
 	// waitingOn is the call this call's method is blocked on, for
 	// deadlock detection.
@@ -110,7 +109,7 @@ func (c *Call) Wait(ctx context.Context) error {
 	case <-c.done:
 		return nil
 	case <-ctx.Done():
-		return connect.NewError(connect.CodeOf(ctx.Err()), ctx.Err())
+		return errs.FromContext(ctx.Err())
 	}
 }
 
