@@ -74,7 +74,7 @@ func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, e
 	c.mu.Lock()
 	key := nameKey{spec.Namespace, spec.Name}
 	if spec.Name != "" {
-		if old, ok := c.names[key]; ok {
+		if old, ok := c.liveNameLocked(key); ok {
 			c.mu.Unlock()
 			if !spec.GetIfExists {
 				return nil, false, errs.Newf(errs.ErrNameTaken, "actor name %q is taken in namespace %q by actor %s", spec.Name, spec.Namespace, old.ID)
@@ -245,8 +245,21 @@ func (c *Control) onDead(a *node.Actor) {
 func (c *Control) Lookup(namespace, name string) (*node.Actor, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	a, ok := c.names[nameKey{namespace, name}]
-	return a, ok
+	return c.liveNameLocked(nameKey{namespace, name})
+}
+
+// liveNameLocked returns the actor bound to key unless it has died: a dead
+// actor's name is free even before its death has been processed.
+func (c *Control) liveNameLocked(key nameKey) (*node.Actor, bool) {
+	a, ok := c.names[key]
+	if !ok {
+		return nil, false
+	}
+	if a.State() == node.Dead {
+		delete(c.names, key)
+		return nil, false
+	}
+	return a, true
 }
 
 // Actor finds an actor by id on any node.
