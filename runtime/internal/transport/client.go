@@ -1,0 +1,331 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+)
+
+// Conn is a caller's connection to one node: one long-lived call stream,
+// opened by the first call and opened again by the first call after it
+// failed. A Conn is safe for concurrent use.
+type Conn struct {
+	client *connect.Client[actorv1.CallsRequest, actorv1.CallsResponse]
+	cfg    config
+
+	mu     sync.Mutex
+	sess   *session
+	closed bool
+}
+
+// Dial returns a Conn to the node serving [NewHandler] at baseURL (such as
+// "http://10.0.0.7:7070"). It does not connect: the first call does.
+// httpClient must speak HTTP/2; [NewH2CClient] does for http:// URLs.
+func Dial(baseURL string, httpClient connect.HTTPClient, opts ...Option) *Conn {
+	cfg := newConfig(opts)
+	return &Conn{
+		cfg: cfg,
+		client: connect.NewClient[actorv1.CallsRequest, actorv1.CallsResponse](httpClient, baseURL+CallsProcedure,
+			connect.WithReadMaxBytes(cfg.maxMessageBytes),
+			connect.WithSendMaxBytes(cfg.maxMessageBytes),
+			connect.WithAcceptCompression("gzip", nil, nil), // no compressed responses
+		),
+	}
+}
+
+// Close ends the Conn's stream. Calls still pending fail with unavailable
+// and match [ErrClosed]; so do later calls.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	s := c.sess
+	c.sess, c.closed = nil, true
+	c.mu.Unlock()
+	if s != nil {
+		s.fail(ErrClosed)
+	}
+	return nil
+}
+
+// Call sends env to the node and returns at once. The Conn takes env: it
+// sets its id and, from ctx, its deadline. When ctx ends before the result,
+// the call completes with canceled or deadline_exceeded and the node is
+// told to cancel it.
+func (c *Conn) Call(ctx context.Context, env *actorv1.CallEnvelope) *Pending {
+	p := &Pending{done: make(chan struct{})}
+	if err := ctx.Err(); err != nil {
+		p.finish(nil, errs.FromContext(err))
+		return p
+	}
+	env.DeadlineUnixNano = 0
+	if d, ok := ctx.Deadline(); ok {
+		env.DeadlineUnixNano = d.UnixNano()
+	}
+	env.Id = 1<<64 - 1 // count the id at its widest
+	size := proto.Size(env)
+	if size > c.cfg.maxMessageBytes-64 {
+		p.finish(nil, connect.NewError(connect.CodeResourceExhausted,
+			fmt.Errorf("call to %s: %d bytes is more than the node stream's message limit", env.GetProcedure(), size)))
+		return p
+	}
+	// A stream that fails between session and submit is replaced once; a
+	// second failure in a row is the call's.
+	for range 2 {
+		s, err := c.session()
+		if err != nil {
+			p.finish(nil, err)
+			return p
+		}
+		if s.submit(ctx, p, env, size) {
+			return p
+		}
+	}
+	p.finish(nil, unavailable(errors.New("the stream failed while the call was submitted")))
+	return p
+}
+
+// session returns the current stream, opening one if there is none or the
+// last one failed.
+func (c *Conn) session() (*session, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, unavailable(ErrClosed)
+	}
+	if c.sess == nil || c.sess.broken.Load() {
+		c.sess = newSession(c)
+	}
+	return c.sess, nil
+}
+
+// Pending is a call on its way: Done is closed when its result is ready.
+type Pending struct {
+	s    *session
+	id   uint64
+	stop func() bool // stops the watch on the caller's ctx
+	done chan struct{}
+	res  *actorv1.ResultEnvelope
+	err  error
+}
+
+// Done is closed when the call's result is ready.
+func (p *Pending) Done() <-chan struct{} { return p.done }
+
+// Result returns the node's result once Done is closed; an error the
+// method returned travels inside it (see [EnvelopeToError]). err is set
+// instead when no result came: a *connect.Error with code unavailable when
+// the stream failed or the Conn was closed, canceled or deadline_exceeded
+// when the caller's ctx ended first, resource_exhausted when the call did
+// not fit in a stream message.
+func (p *Pending) Result() (*actorv1.ResultEnvelope, error) {
+	<-p.done
+	return p.res, p.err
+}
+
+func (p *Pending) finish(res *actorv1.ResultEnvelope, err error) {
+	p.res, p.err = res, err
+	close(p.done)
+}
+
+// session is one call stream of a Conn.
+type session struct {
+	conn   *Conn
+	stream *connect.BidiStreamForClient[actorv1.CallsRequest, actorv1.CallsResponse]
+	ctx    context.Context // the stream's; cancelled when it fails
+	cancel context.CancelFunc
+	wake   chan struct{}
+	broken atomic.Bool // set first when the stream fails
+
+	mu      sync.Mutex
+	err     error // why the stream failed; set once
+	nextID  uint64
+	pending map[uint64]*Pending
+	calls   outbox[*actorv1.CallEnvelope]
+	cancels []uint64
+}
+
+func newSession(c *Conn) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		conn:    c,
+		stream:  c.client.CallBidiStream(ctx),
+		ctx:     ctx,
+		cancel:  cancel,
+		wake:    make(chan struct{}, 1),
+		pending: make(map[uint64]*Pending),
+	}
+	go s.write()
+	go s.read()
+	return s
+}
+
+// submit queues the call on the stream; false means the stream has failed.
+func (s *session) submit(ctx context.Context, p *Pending, env *actorv1.CallEnvelope, size int) bool {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return false
+	}
+	s.nextID++
+	p.s, p.id, env.Id = s, s.nextID, s.nextID
+	s.pending[p.id] = p
+	wake := s.calls.push(env, size) && len(s.cancels) == 0
+	if ctx.Done() != nil {
+		// AfterFunc never runs f inline, so setting stop under the lock
+		// publishes it to whoever later takes p out of pending.
+		p.stop = context.AfterFunc(ctx, func() { s.abandon(p, ctx) })
+	}
+	s.mu.Unlock()
+	if wake {
+		s.signal()
+	}
+	return true
+}
+
+func (s *session) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// abandon completes p with its ctx's error and tells the node to cancel it.
+func (s *session) abandon(p *Pending, ctx context.Context) {
+	s.mu.Lock()
+	if s.pending[p.id] != p {
+		s.mu.Unlock()
+		return // the result or the stream's failure came first
+	}
+	delete(s.pending, p.id)
+	wake := s.calls.empty() && len(s.cancels) == 0
+	s.cancels = append(s.cancels, p.id)
+	s.mu.Unlock()
+	if wake {
+		s.signal()
+	}
+	p.finish(nil, errs.FromContext(ctx.Err()))
+}
+
+// write sends queued calls and cancels, everything queued at once, until
+// the stream fails.
+func (s *session) write() {
+	sent := false
+	defer func() {
+		if sent {
+			_ = s.stream.CloseRequest()
+		}
+	}()
+	var msg actorv1.CallsRequest
+	var spareCancels []uint64
+	for {
+		select {
+		case <-s.wake:
+		case <-s.ctx.Done():
+			return
+		}
+		// Let callers that are already runnable (woken by the last
+		// batch of results, say) queue their calls first: one yield, no
+		// timer, and nothing to wait for when no one else is runnable.
+		runtime.Gosched()
+		for {
+			s.mu.Lock()
+			if s.err != nil {
+				s.mu.Unlock()
+				return
+			}
+			if s.calls.empty() && len(s.cancels) == 0 {
+				s.mu.Unlock()
+				break
+			}
+			var all bool
+			msg.Calls, all = s.calls.take(s.conn.cfg.maxBatchBytes)
+			if all {
+				// A cancel goes no earlier than its call: only with the
+				// last of the queued calls.
+				msg.Cancels, s.cancels = s.cancels, spareCancels[:0]
+			}
+			s.mu.Unlock()
+			err := s.stream.Send(&msg)
+			sent = true
+			s.mu.Lock()
+			s.calls.recycle(msg.Calls)
+			s.mu.Unlock()
+			spareCancels = msg.Cancels
+			msg.Calls, msg.Cancels = nil, nil
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					s.fail(err)
+				}
+				// On io.EOF the response side has ended too: read's
+				// Receive reports why and fails the stream.
+				return
+			}
+		}
+	}
+}
+
+// read completes pending calls with their results until the stream fails.
+func (s *session) read() {
+	defer func() { _ = s.stream.CloseResponse() }()
+	var done []*Pending
+	for {
+		msg, err := s.stream.Receive()
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		s.mu.Lock()
+		for _, r := range msg.GetResults() {
+			if p := s.pending[r.GetId()]; p != nil {
+				delete(s.pending, r.GetId())
+				p.res = r
+				done = append(done, p)
+			}
+		}
+		s.mu.Unlock()
+		for i, p := range done {
+			if p.stop != nil {
+				p.stop()
+			}
+			close(p.done)
+			done[i] = nil
+		}
+		done = done[:0]
+	}
+}
+
+// fail ends the stream: every pending call fails with unavailable and the
+// next call on the Conn opens a new stream.
+func (s *session) fail(cause error) {
+	s.broken.Store(true)
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.err = unavailable(cause)
+	pending := s.pending
+	s.pending = nil
+	s.calls.reset()
+	s.cancels = nil
+	s.mu.Unlock()
+	s.cancel()
+	if !errors.Is(cause, ErrClosed) {
+		s.conn.cfg.logger.Debug("node stream failed", "error", cause, "pending", len(pending))
+	}
+	for _, p := range pending {
+		if p.stop != nil {
+			p.stop()
+		}
+		p.finish(nil, s.err)
+	}
+}

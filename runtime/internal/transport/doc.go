@@ -1,0 +1,32 @@
+// Package transport carries actor calls between nodes.
+//
+// A caller holds one [Conn] per node it talks to. A Conn keeps one
+// long-lived Connect bidi stream, actor.v1.NodeService/Calls, open over
+// HTTP/2 and multiplexes every call on it: each call gets an id on the
+// stream, results come back tagged with that id in whatever order the calls
+// finish, and a caller that stops waiting sends the id as a cancel.
+//
+// A unary Connect call per actor call would cost a new HTTP/2 stream, its
+// headers and a flush each time; a stream that sends one message per call
+// still pays a frame, a flush and several goroutine hand-offs per call.
+// So both ends batch: each side has exactly one writer goroutine. Callers
+// (and, on the node, finished calls) append to a queue and wake the writer;
+// the writer yields once to the scheduler, so that goroutines already
+// runnable can queue theirs, then takes everything queued, up to a byte
+// budget, sends it as one stream message and looks again. It never waits on
+// a timer: a lone call leaves at once, and under load the batches grow by
+// themselves while the previous write is in flight. One writer per stream
+// also keeps order: calls submitted on one Conn from one goroutine reach
+// the node's [Dispatcher] in submission order.
+//
+// The transport does not know message types. A [CallEnvelope] carries the
+// serialized request and the full method name ("/pkg.Svc/Method"); a
+// [ResultEnvelope] carries the serialized response or a Connect error code,
+// message and details ([ErrorToEnvelope], [EnvelopeToError]). Decoding,
+// routing to actors and retries belong to the runtime above; the transport
+// only reports that a stream failed, as a *connect.Error with code
+// unavailable for every call that was in flight on it.
+//
+// [CallEnvelope]: github.com/troupehq/troupe/gen/actor/v1.CallEnvelope
+// [ResultEnvelope]: github.com/troupehq/troupe/gen/actor/v1.ResultEnvelope
+package transport

@@ -1,0 +1,66 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+)
+
+// ErrClosed is matched by errors.Is for calls made on, or pending on, a
+// closed [Conn]. Such calls fail with code unavailable.
+var ErrClosed = errors.New("transport connection closed")
+
+// typeURLPrefix is the prefix connect and gRPC put before a detail's
+// message name in google.protobuf.Any.
+const typeURLPrefix = "type.googleapis.com/"
+
+// ErrorToEnvelope flattens err into the error fields of a ResultEnvelope.
+// A *connect.Error (found with errors.As) keeps its code, message and
+// details; a context error becomes canceled or deadline_exceeded; any other
+// error becomes unknown with its text. A nil err gives code 0.
+func ErrorToEnvelope(err error) (code int32, msg string, details []*anypb.Any) {
+	if err == nil {
+		return 0, "", nil
+	}
+	ce := errs.FromContext(err) // a *connect.Error in err's chain, or one made for err
+	for _, d := range ce.Details() {
+		details = append(details, &anypb.Any{TypeUrl: typeURLPrefix + d.Type(), Value: d.Bytes()})
+	}
+	return int32(ce.Code()), ce.Message(), details
+}
+
+// EnvelopeToError rebuilds the error a ResultEnvelope carries: nil for code
+// 0, else a *connect.Error with the code, the message and every detail, so
+// the caller reads typed details with (*connect.ErrorDetail).Value. A code
+// outside Connect's range becomes unknown.
+func EnvelopeToError(res *actorv1.ResultEnvelope) error {
+	if res.GetCode() == 0 {
+		return nil
+	}
+	code := connect.Code(res.GetCode())
+	if code < connect.CodeCanceled || code > connect.CodeUnauthenticated {
+		code = connect.CodeUnknown
+	}
+	e := connect.NewError(code, errors.New(res.GetMessage()))
+	for _, a := range res.GetDetails() {
+		d, err := connect.NewErrorDetail(a)
+		if err != nil {
+			continue // NewErrorDetail does not fail for an Any
+		}
+		e.AddDetail(d)
+	}
+	return e
+}
+
+// unavailable wraps a stream failure as the error of the calls it ends.
+func unavailable(cause error) *connect.Error {
+	if errors.Is(cause, ErrClosed) {
+		return connect.NewError(connect.CodeUnavailable, cause)
+	}
+	return connect.NewError(connect.CodeUnavailable, fmt.Errorf("node stream failed: %w", cause))
+}

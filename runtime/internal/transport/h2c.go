@@ -1,0 +1,47 @@
+package transport
+
+import (
+	"net/http"
+	"time"
+)
+
+// NewH2CServer returns an HTTP server for h that speaks HTTP/1.1 and
+// cleartext HTTP/2 with prior knowledge (h2c), so one port serves node
+// streams, Connect and gRPC callers, and plain HTTP. The caller sets Addr or
+// calls Serve with its own listener.
+func NewH2CServer(h http.Handler) *http.Server {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           h,
+		Protocols:         p,
+		ReadHeaderTimeout: 10 * time.Second,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams:          1000,
+			MaxReceiveBufferPerConnection: 4<<20 - 1,
+			MaxReceiveBufferPerStream:     4<<20 - 1,
+		},
+	}
+}
+
+// NewH2CClient returns an HTTP client that speaks cleartext HTTP/2 with
+// prior knowledge to http:// URLs, as [Dial] needs: bidi streams require
+// HTTP/2. It pings an idle connection after 15 s without frames and drops
+// it when the ping is not answered within 10 s, so a peer that vanished
+// without closing its connections is noticed. Share one client between the
+// Conns of a process: connections to the same host are reused.
+func NewH2CClient() *http.Client {
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{
+		Protocols:          p,
+		DisableCompression: true,
+		HTTP2: &http.HTTP2Config{
+			MaxReceiveBufferPerConnection: 4<<20 - 1,
+			MaxReceiveBufferPerStream:     4<<20 - 1,
+			SendPingTimeout:               15 * time.Second,
+			PingTimeout:                   10 * time.Second,
+		},
+	}}
+}
