@@ -82,6 +82,19 @@ var want = map[string]struct {
 		"increment failed: actor died after 2 restarts, cause panic (crash requested in life 3)",
 		"the constructor ran 3 times",
 	}},
+	"tracing": {lines: []string{
+		"results: worker-0:ALPHA worker-1:BETA worker-2:GAMMA",
+		"9 spans in the trace:",
+		"driver request",
+		"  tracing.v1.Coordinator/Run (client -> coordinator)",
+		"    tracing.v1.Coordinator/Run (server on coordinator)",
+		"      tracing.v1.Worker/Work (client -> worker-0)",
+		"        tracing.v1.Worker/Work (server on worker-0)",
+		"      tracing.v1.Worker/Work (client -> worker-1)",
+		"        tracing.v1.Worker/Work (server on worker-1)",
+		"      tracing.v1.Worker/Work (client -> worker-2)",
+		"        tracing.v1.Worker/Work (server on worker-2)",
+	}},
 }
 
 // TestExamples runs every example (each directory here with a main.go) with

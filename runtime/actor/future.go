@@ -7,6 +7,7 @@ import (
 
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
 // Future is the result of a call, ready later. Get may be called many times
@@ -19,6 +20,11 @@ type Future[T proto.Message] struct {
 // result at once. It is called by generated handles (h.Increment).
 func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, Res], req Req) *Future[Res] {
 	f := new(Future[Res])
+	if ref != nil && ctx != nil {
+		if tel := ref.sys.tel; tel.Tracing() {
+			ctx, f.call.Span = tel.StartClient(ctx, m.m.Procedure, actorTelemetry(ref.a))
+		}
+	}
 	f.call.Init(ctx, m.m, req)
 	switch {
 	case ref == nil:
@@ -34,6 +40,11 @@ func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, 
 		ref.a.Submit(&f.call)
 	}
 	return f
+}
+
+// actorTelemetry describes actor a for the spans of calls to it.
+func actorTelemetry(a *node.Actor) *telemetry.Actor {
+	return &telemetry.Actor{ID: a.ID, Class: a.Class.Name, Name: a.Spec.Name, Job: a.Job, Node: a.Node().ID}
 }
 
 // Get waits for the result. If ctx ends first it returns ctx's error (as a

@@ -46,6 +46,9 @@ func (s *System) Kill(ctx context.Context, h Handle, opts ...KillOption) error {
 	if cfg.noRestart {
 		msg += " (no restart)"
 	}
+	if s.tel.Tracing() {
+		s.tel.Kill(ctx, actorTelemetry(ref.a), !cfg.noRestart)
+	}
 	ref.a.Kill(errs.Cause{Kind: errs.CauseKilled, Message: msg}, !cfg.noRestart, false)
 	return nil
 }

@@ -3,6 +3,10 @@ package actor
 import (
 	"log/slog"
 	"maps"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // An Option configures a System at Start.
@@ -24,6 +28,11 @@ type config struct {
 	resources map[string]float64
 	labels    map[string]string
 	nodeID    string
+
+	tracerProvider trace.TracerProvider
+	meterProvider  metric.MeterProvider
+	propagator     propagation.TextMapPropagator
+	prometheusAddr string
 }
 
 // WithClasses registers actor classes, so that this process's node can
@@ -85,4 +94,35 @@ func WithLabels(labels map[string]string) Option {
 // WithNodeID sets the node's id. Default: a random id.
 func WithNodeID(id string) Option {
 	return optionFunc(func(c *config) { c.nodeID = id })
+}
+
+// WithTracerProvider sets where the spans of spawns and calls go. Default:
+// if OTEL_TRACES_EXPORTER or an OTEL_EXPORTER_OTLP_*ENDPOINT is set, an SDK
+// provider built from the OTEL_* environment (shut down by Shutdown), else
+// the otel global provider, which records nothing until one is installed.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.tracerProvider = tp })
+}
+
+// WithMeterProvider sets where the call, actor and resource metrics go.
+// Default: if OTEL_METRICS_EXPORTER or an OTEL_EXPORTER_OTLP_*ENDPOINT is
+// set, an SDK provider built from the OTEL_* environment (shut down by
+// Shutdown), else the otel global provider. It cannot be combined with
+// WithPrometheus.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.meterProvider = mp })
+}
+
+// WithPropagator sets how trace context travels between nodes. Default:
+// the otel global propagator, or W3C trace context and baggage when the
+// global one carries nothing.
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return optionFunc(func(c *config) { c.propagator = p })
+}
+
+// WithPrometheus serves the node's metrics for Prometheus at /metrics on
+// addr, such as "127.0.0.1:9464" (":0" picks a free port; MetricsAddr
+// says which), until Shutdown. Default: no endpoint.
+func WithPrometheus(addr string) Option {
+	return optionFunc(func(c *config) { c.prometheusAddr = addr })
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
 // Lifetime says when an actor ends on its own.
@@ -212,7 +213,15 @@ func (s *System) spawn(ctx context.Context, class *node.Class, spec node.Spec, i
 	if init == nil || !init.ProtoReflect().IsValid() {
 		init = class.NewInit()
 	}
+	ctx, span := s.tel.StartSpawn(ctx, class.Name)
 	a, _, err := s.ctrl.Spawn(ctx, control.SpawnRequest{Class: class, Spec: spec, Init: init, Job: s.job, Owner: node.ActorFrom(ctx)})
+	if span != nil {
+		var ta *telemetry.Actor
+		if a != nil {
+			ta = actorTelemetry(a)
+		}
+		telemetry.EndSpawn(span, ta, err)
+	}
 	if err != nil {
 		return nil, err
 	}

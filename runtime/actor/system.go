@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
 // DefaultNamespace is the namespace of a system started without
@@ -33,6 +35,7 @@ type System struct {
 	log       *slog.Logger
 	node      *node.Node
 	ctrl      *control.Control
+	tel       *telemetry.Telemetry
 	closed    atomic.Bool
 }
 
@@ -76,7 +79,51 @@ func Start(ctx context.Context, opts ...Option) (*System, error) {
 	n.Host = s
 	s.ctrl = control.New(cfg.log, true, func() string { return newID(12) },
 		&control.Node{Node: n, Total: total, Labels: cfg.labels})
+	if err := s.startTelemetry(ctx, &cfg); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// startTelemetry traces and measures the node as cfg says.
+func (s *System) startTelemetry(ctx context.Context, cfg *config) error {
+	tel, err := telemetry.New(ctx, telemetry.Config{
+		TracerProvider: cfg.tracerProvider, MeterProvider: cfg.meterProvider,
+		Propagator: cfg.propagator, PrometheusAddr: cfg.prometheusAddr,
+		NodeID: s.node.ID, JobID: s.job, Log: cfg.log,
+	})
+	if err != nil {
+		return errs.New(errs.ErrInvalidOption, fmt.Errorf("telemetry: %w", err))
+	}
+	err = tel.Observe(telemetry.Source{
+		Actors: func() []telemetry.ActorSample {
+			actors := s.node.Actors()
+			out := make([]telemetry.ActorSample, 0, len(actors))
+			for _, a := range actors {
+				info := a.Info()
+				out = append(out, telemetry.ActorSample{Class: info.Class, State: info.State.String(), Queued: info.Pending})
+			}
+			return out
+		},
+		Resources: func() []telemetry.ResourceSample {
+			var out []telemetry.ResourceSample
+			for _, n := range s.ctrl.Nodes() {
+				if n.ID != s.node.ID {
+					continue
+				}
+				for name, total := range n.Total {
+					out = append(out, telemetry.ResourceSample{Name: name, Total: total, Used: total - n.Free[name]})
+				}
+			}
+			return out
+		},
+	})
+	if err != nil {
+		_ = tel.Shutdown(ctx)
+		return errs.New(errs.ErrInvalidOption, fmt.Errorf("telemetry: %w", err))
+	}
+	s.tel, s.node.Tel = tel, tel
+	return nil
 }
 
 func nodeResources(cfg *config) (resources.Set, error) {
@@ -147,6 +194,10 @@ func (s *System) Job() string { return s.job }
 // NodeID returns the id of the embedded node.
 func (s *System) NodeID() string { return s.node.ID }
 
+// MetricsAddr returns the address the node's Prometheus endpoint listens
+// on (see WithPrometheus), or "" without one.
+func (s *System) MetricsAddr() string { return s.tel.MetricsAddr() }
+
 // Shutdown ends every actor of the system gracefully (their Stop hooks
 // run) and waits for running methods to return, or for ctx to end. Calls
 // made afterwards fail with ErrActorDied or ErrSystemClosed.
@@ -154,7 +205,8 @@ func (s *System) Shutdown(ctx context.Context) error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	return s.node.Shutdown(ctx)
+	err := s.node.Shutdown(ctx)
+	return errors.Join(err, s.tel.Shutdown(ctx))
 }
 
 func (s *System) checkOpen() error {

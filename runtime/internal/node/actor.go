@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
 // State is an actor's place in its life:
@@ -122,6 +123,9 @@ func (a *Actor) State() State {
 // on the call's Done channel.
 func (a *Actor) Submit(c *Call) {
 	c.target = a
+	if a.node.Tel.Measure(c.Ctx) {
+		c.queuedAt = time.Now()
+	}
 	c.retries = a.Spec.MaxTaskRetries
 	if c.Method.HasRetries {
 		c.retries = int(c.Method.MaxTaskRetries)
@@ -322,14 +326,27 @@ func (a *Actor) work(at *attempt) {
 }
 
 func invoke(at *attempt) (resp proto.Message, err error, panicked *errs.Cause) {
+	c := at.call
+	var ctx context.Context = &at.invocationCtx
+	var span telemetry.Server
+	if !c.queuedAt.IsZero() {
+		a := c.target
+		ctx, span = a.node.Tel.StartServer(ctx, c.Method.Procedure, a.telemetry(), c.queuedAt)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			panicked = &errs.Cause{Kind: errs.CausePanic, Message: fmt.Sprint(r), Stack: string(debug.Stack())}
+			span.Panicked(panicked.Message, panicked.Stack)
 		}
 	}()
-	c := at.call
-	resp, err = c.Method.Invoke(at.inst, &at.invocationCtx, c.Req)
+	resp, err = c.Method.Invoke(at.inst, ctx, c.Req)
+	span.End(err)
 	return resp, err, nil
+}
+
+// telemetry describes the actor for spans.
+func (a *Actor) telemetry() *telemetry.Actor {
+	return &telemetry.Actor{ID: a.ID, Class: a.Class.Name, Name: a.Spec.Name, Job: a.Job, Node: a.node.ID}
 }
 
 // finish records the end of an attempt and returns the next one for this

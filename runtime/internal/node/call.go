@@ -3,10 +3,13 @@ package node
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
 // The states of a call. A call is queued, then running, then done; death
@@ -25,6 +28,9 @@ type Call struct {
 	// Ctx is the caller's context: its cancellation and deadline reach the
 	// method; its values (trace context, the calling actor) travel with it.
 	Ctx context.Context
+	// Span is the caller's client span, ended when the call completes;
+	// nil when it does not record.
+	Span trace.Span
 
 	resp proto.Message
 	err  error
@@ -34,6 +40,9 @@ type Call struct {
 	seq     uint64 // arrival order at the target actor
 	retries int    // retries left; -1 is without limit
 	target  *Actor
+	// queuedAt is when the call reached its actor; zero unless its span
+	// records or metrics are on.
+	queuedAt time.Time
 
 	stopWatch func() bool // stops the watch on Ctx while queued
 	first     attempt     // the first attempt, allocated with the call
@@ -60,6 +69,7 @@ func (c *Call) Result() (proto.Message, error) { return c.resp, c.err }
 func (c *Call) Fail(err error) {
 	c.state.Store(callDone)
 	c.err = err
+	c.observe()
 	close(c.done)
 }
 
@@ -67,7 +77,22 @@ func (c *Call) Fail(err error) {
 // won the transition to done.
 func (c *Call) complete(resp proto.Message, err error) {
 	c.resp, c.err = resp, err
+	c.observe()
 	close(c.done)
+}
+
+// observe ends the call's client span and counts the call, before any
+// waiter can see the result.
+func (c *Call) observe() {
+	if c.Span == nil && c.queuedAt.IsZero() {
+		return
+	}
+	var tel *telemetry.Telemetry
+	var class string
+	if a := c.target; a != nil {
+		tel, class = a.node.Tel, a.Class.Name
+	}
+	tel.EndCall(c.Span, c.Method.Procedure, class, c.queuedAt, c.err)
 }
 
 // Cancel removes the call from its actor's queue if it has not started;

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
 // Stopper is implemented by actors that want to know of graceful ends:
@@ -36,6 +37,8 @@ type Node struct {
 	// OnDead is called once for every actor that reaches DEAD, outside
 	// any actor's lock.
 	OnDead func(*Actor)
+	// Tel traces and measures the node's calls; nil records nothing.
+	Tel *telemetry.Telemetry
 
 	mu      sync.RWMutex
 	actors  map[string]*Actor
@@ -160,6 +163,10 @@ func (n *Node) after(a *Actor, after aftermath) {
 	}
 	if after.restart {
 		n.log.Warn("restarting actor", "actor_id", a.ID, "class", a.Class.Name, "cause", a.cause.String())
+		if n.Tel != nil {
+			info := a.Info()
+			n.Tel.Restarted(a.baseCtx, a.telemetry(), info.Cause.String(), info.Restarts)
+		}
 		a.restart()
 	}
 	if after.dead && n.OnDead != nil {
