@@ -1,0 +1,92 @@
+// Package bench is Troupe's benchmark suite. It holds no code of its own:
+// the benchmarks are in its _test.go files.
+//
+// Every workload runs beside a baseline that does the same work without
+// Troupe, in the same package, so that one run gives both numbers and the
+// ratio between them means something on the machine it ran on. Absolute
+// numbers move with the machine and its load; ratios move much less.
+//
+//	go test -run '^$' -bench . ./runtime/bench                  # the suite, under a minute
+//	go test -run '^$' -bench . -benchtime 1x ./runtime/bench    # smoke test: every benchmark once
+//	go test -run '^$' -bench . -count 6 ./runtime/bench | tee new.txt  # for benchstat
+//
+// On a noisy machine use -count 6 and compare with benchstat rather than
+// trusting one run. A longer -benchtime (3s) steadies the fast benchmarks;
+// the population benchmarks (Spawn, IdleActorBytes) do not need it.
+//
+// # Baselines
+//
+//   - BaselineChannelRoundTrip: one request at a time to a goroutine that
+//     serves a buffered channel and answers on a fresh reply channel, the
+//     shape of a future. The floor of a call inside a process.
+//   - BaselineChannelPipelined1000: the same with 1000 requests in flight,
+//     then wait for all the answers; reports calls/s.
+//   - BaselineChannelConcurrent16: 16 callers with one request in flight
+//     each, served by 16 goroutines.
+//   - BaselineTCPRoundTrip and BaselineTCPPipelined1000: varint-delimited
+//     protobuf (AddRequest in, AddResponse out) over a TCP connection on
+//     127.0.0.1 to a second process, one in flight (p50-ns, p99-ns) or
+//     1000 in flight written by a goroutine while the caller reads the
+//     answers (calls/s). The floor of a call between nodes.
+//   - BaselineConnectUnary: one bare Connect unary call at a time over
+//     h2c to a handler in a second process (p50-ns, p99-ns, calls/s): what
+//     a call between nodes would cost if each were its own HTTP request.
+//
+// The second process is the test binary itself, started again with
+// TROUPE_BENCH_SERVER set; it prints the address it listens on, is killed
+// when its benchmark ends and exits by itself when its stdin closes, so a
+// test binary that dies leaves no server behind.
+//
+// # Workloads on an embedded node
+//
+// Every call is Probe's Add, which adds to a counter and answers with the
+// sum, exactly what the baselines' servers do; the benchmarks check the
+// sums, so a call that got lost or ran twice fails the benchmark. Calls
+// use context.Background(); one request value is reused for all calls,
+// as the actor may not modify it. Waiting for a batch is Get on each
+// future in the order they were made.
+//
+//   - LocalSync: h.Add(ctx, req).Get(ctx), one call in flight.
+//   - LocalAsync1000: one caller, one actor; an op makes 1000 calls and
+//     then waits for all of them.
+//   - LocalConcurrent16: one actor spawned with MaxConcurrency(16) and 16
+//     callers with one call in flight each; an op is 4096 calls.
+//   - Local1toN: one caller, 8 actors; an op submits 5000 calls spread
+//     round-robin over the actors, then waits for all of them.
+//   - LocalNtoN: 4 callers at once over the same 8 actors; in an op each
+//     caller submits 5000 calls round-robin (starting at a different
+//     actor) and waits for its own, 20,000 calls per op.
+//   - Spawn: ns per actor spawned and constructed. Each op is a Spawn;
+//     after every 1000 spawns the benchmark waits, inside the timer, for
+//     their constructors to return, so construction, which runs on its own
+//     goroutine, is included. No call is made. Every 20,000 actors the
+//     system is shut down and replaced outside the timer to bound memory.
+//   - IdleActorBytes: an op spawns 100,000 actors in a fresh system, calls
+//     each once, drops every handle and future, runs the garbage collector
+//     and reports the growth of the live heap (HeapAlloc) per actor, which
+//     is what the runtime itself keeps for an idle actor, and the
+//     goroutines per actor; it fails if idle actors hold goroutines, so
+//     their stacks, which HeapAlloc does not count, are zero. Its ns/op is
+//     the time to build and measure one population.
+//
+// Calls/s is calls completed per second of measured time. For the
+// pipelined and fan-out workloads ns/op is per batch, not per call; read
+// calls/s. The latency benchmarks read the clock around every call, which
+// adds a few tens of nanoseconds to their ns/op.
+//
+// # Targets
+//
+// The runtime is held to these ratios, each computed from one run:
+//
+//	workload                              target
+//	LocalSync ns/op                       ≤ 2 × BaselineChannelRoundTrip ns/op
+//	LocalAsync1000 calls/s                ≥ 0.4 × BaselineChannelPipelined1000 calls/s
+//	Local1toN calls/s                     ≥ 0.4 × BaselineChannelPipelined1000 calls/s
+//	LocalNtoN calls/s                     ≥ 0.4 × BaselineChannelPipelined1000 calls/s
+//	Spawn ns/op                           ≤ 3 µs per actor
+//	IdleActorBytes bytes/actor            ≤ 512 B per actor (and 0 goroutines)
+//
+// LocalConcurrent16 and the network baselines have no target yet: the
+// first is read against BaselineChannelConcurrent16, the second are the
+// floor and the ceiling for calls between nodes.
+package bench
