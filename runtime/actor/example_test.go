@@ -42,7 +42,7 @@ func Example() {
 		panic(err)
 	}
 	fut := c.Increment(ctx, &counterv1.IncrementRequest{By: 2}) // returns at once
-	resp, err := fut.Get(ctx)                                  // waits
+	resp, err := fut.Get(ctx)                                   // waits
 	fmt.Println(resp.GetValue(), err)
 
 	same, _ := counterv1actor.GetCounter(ctx, sys, "hits")

@@ -80,40 +80,20 @@ type Waitable interface {
 // ready futures and notReady the rest, each in input order. If ctx ends
 // first, Wait returns the futures ready by then and ctx's error.
 func Wait[F Waitable](ctx context.Context, futs []F, n int) (ready, notReady []F, err error) {
-	if n > len(futs) {
-		n = len(futs)
-	}
-	count := 0
-	for _, f := range futs {
-		if isDone(f) {
-			count++
-		}
-	}
-	if count < n {
-		ch := make(chan struct{}, len(futs))
-		stop := make(chan struct{})
+	n = max(0, min(n, len(futs)))
+	if n == len(futs) {
+		// Waiting for all: wait for each in turn, no watchers needed.
 		for _, f := range futs {
-			if !isDone(f) {
-				go func() {
-					select {
-					case <-f.Done():
-						ch <- struct{}{}
-					case <-stop:
-					}
-				}()
-			}
-		}
-	wait:
-		for count < n {
 			select {
-			case <-ch:
-				count++
+			case <-f.Done():
+				continue
 			case <-ctx.Done():
 				err = ctx.Err()
-				break wait
 			}
+			break
 		}
-		close(stop)
+	} else {
+		err = waitAny(ctx, futs, n)
 	}
 	for _, f := range futs {
 		if len(ready) < n && isDone(f) {
@@ -123,6 +103,44 @@ func Wait[F Waitable](ctx context.Context, futs []F, n int) (ready, notReady []F
 		}
 	}
 	return ready, notReady, err
+}
+
+// waitAny waits until n of futs are done. Each future is either counted
+// as done or watched, in one pass, so none that finishes meanwhile is
+// missed.
+func waitAny[F Waitable](ctx context.Context, futs []F, n int) error {
+	count := 0
+	var ch chan struct{}
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, f := range futs {
+		if count >= n {
+			return nil
+		}
+		if isDone(f) {
+			count++
+			continue
+		}
+		if ch == nil {
+			ch = make(chan struct{}, len(futs))
+		}
+		go func() {
+			select {
+			case <-f.Done():
+				ch <- struct{}{}
+			case <-stop:
+			}
+		}()
+	}
+	for count < n {
+		select {
+		case <-ch:
+			count++
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func isDone(w Waitable) bool {

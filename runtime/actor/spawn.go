@@ -62,7 +62,7 @@ type Spawner[I proto.Message, H any] struct {
 
 // NewSpawner returns a Spawner for class. It is called by generated code.
 func NewSpawner[I proto.Message, A any, H any](class *Class[I, A], wrap func(*Ref) H) *Spawner[I, H] {
-	return &Spawner[I, H]{class: class.c, spec: class.c.Defaults.Clone(), wrap: wrap, err: class.c.Err}
+	return &Spawner[I, H]{class: class.c, spec: class.c.Defaults, wrap: wrap, err: class.c.Err}
 }
 
 func (s *Spawner[I, H]) fail(err error) *Spawner[I, H] {
@@ -77,11 +77,12 @@ func (s *Spawner[I, H]) setResource(name string, amount float64) *Spawner[I, H] 
 	if err != nil {
 		return s.fail(errs.New(errs.ErrInvalidOption, err))
 	}
-	if s.spec.Resources == nil {
-		s.spec.Resources = resources.Set{}
-	}
-	delete(s.spec.Resources, name)
-	maps.Copy(s.spec.Resources, set)
+	// Copy on write: a Spawner's maps may be shared with its class's
+	// defaults and with the actors it spawned.
+	r := s.spec.Resources.Clone()
+	delete(r, name)
+	maps.Copy(r, set)
+	s.spec.Resources = r
 	return s
 }
 
@@ -182,7 +183,7 @@ func (s *Spawner[I, H]) Spawn(ctx context.Context, sys *System, init I) (H, erro
 	if s.err != nil {
 		return zero, s.err
 	}
-	ref, err := sys.spawn(ctx, s.class, s.spec.Clone(), init)
+	ref, err := sys.spawn(ctx, s.class, s.spec, init)
 	if err != nil {
 		return zero, err
 	}

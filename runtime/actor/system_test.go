@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -435,5 +436,26 @@ func TestInvalidOptions(t *testing.T) {
 	}
 	if list, _ := sys.ListActors(ctx); len(list) != 0 {
 		t.Fatalf("invalid spawns left %d actors", len(list))
+	}
+}
+
+// Futures that finish while Wait is setting up are still counted.
+func TestWaitNeverMissesAFuture(t *testing.T) {
+	t.Parallel()
+	sys := start(t, nil)
+	h := spawn(t, sys, testv1actor.ProbeOptions(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for round := range 200 {
+		futs := make([]*actor.Future[*testv1.AddResponse], 50)
+		for i := range futs {
+			futs[i] = h.Add(ctx, &testv1.AddRequest{By: 1})
+		}
+		for _, n := range []int{len(futs) - 1, len(futs)} {
+			ready, _, err := actor.Wait(ctx, futs, n)
+			if err != nil || len(ready) != n {
+				t.Fatalf("round %d: Wait(n=%d) = %d ready, %v", round, n, len(ready), err)
+			}
+		}
 	}
 }

@@ -56,17 +56,16 @@ type group struct {
 // and its life. Its identity never changes; restarts replace the instance
 // inside it and bump the epoch.
 type Actor struct {
-	ID        string
-	Class     *Class
-	Spec      Spec
-	Init      proto.Message
-	Job       string
-	Owner     *Actor // nil when owned by the job or detached
-	Created   time.Time
-	node      *Node
-	factory   Factory
-	baseCtx   context.Context
-	methodGrp []int // method index → group index
+	ID      string
+	Class   *Class
+	Spec    Spec
+	Init    proto.Message
+	Job     string
+	Owner   *Actor // nil when owned by the job or detached
+	Created time.Time
+	node    *Node
+	factory Factory
+	baseCtx context.Context
 
 	mu            sync.Mutex
 	state         State
@@ -76,7 +75,7 @@ type Actor struct {
 	restarts      int
 	cause         errs.Cause
 	pendingReason string
-	groups        []*group
+	groups        []group // the default group first
 	readers       int
 	writers       int
 	pending       int
@@ -91,26 +90,30 @@ type Actor struct {
 
 func newActor(n *Node, id string, class *Class, spec Spec, init proto.Message) *Actor {
 	a := &Actor{ID: id, Class: class, Spec: spec, Init: init, node: n, Created: time.Now()}
-	a.groups = append(a.groups, &group{limit: spec.MaxConcurrency})
-	names := make([]string, 0, len(spec.ConcurrencyGroups))
-	for g := range spec.ConcurrencyGroups {
-		names = append(names, g)
+	a.groups = make([]group, 1, 1+len(spec.ConcurrencyGroups))
+	a.groups[0].limit = spec.MaxConcurrency
+	for g, limit := range spec.ConcurrencyGroups {
+		a.groups = append(a.groups, group{name: g, limit: limit})
 	}
-	sort.Strings(names)
-	index := map[string]int{}
-	for _, g := range names {
-		index[g] = len(a.groups)
-		a.groups = append(a.groups, &group{name: g, limit: spec.ConcurrencyGroups[g]})
-	}
-	a.methodGrp = make([]int, len(class.Methods))
-	for i, m := range class.Methods {
-		a.methodGrp[i] = index[m.Group] // unknown groups were refused at spawn
-	}
+	sort.Slice(a.groups[1:], func(i, j int) bool { return a.groups[1+i].name < a.groups[1+j].name })
 	return a
 }
 
 // Node returns the node hosting the actor.
 func (a *Actor) Node() *Node { return a.node }
+
+// groupOf returns the concurrency group a method runs in. Unknown groups
+// were refused at spawn.
+func (a *Actor) groupOf(m *Method) *group {
+	if m.Group != "" {
+		for i := 1; i < len(a.groups); i++ {
+			if a.groups[i].name == m.Group {
+				return &a.groups[i]
+			}
+		}
+	}
+	return &a.groups[0]
+}
 
 // State returns the actor's current state.
 func (a *Actor) State() State {
@@ -163,7 +166,7 @@ func (a *Actor) Submit(c *Call) {
 
 func (a *Actor) enqueueLocked(c *Call) {
 	c.state.Store(callQueued)
-	a.groups[a.methodGrp[c.Method.Index]].q.push(c)
+	a.groupOf(c.Method).q.push(c)
 	a.pending++
 	if c.Ctx.Done() != nil {
 		c.stopWatch = context.AfterFunc(c.Ctx, func() { a.cancelCall(c, c.Ctx.Err()) })
@@ -195,7 +198,8 @@ func (a *Actor) dispatchLocked(self bool) *attempt {
 		return nil
 	}
 	var mine *attempt
-	for _, g := range a.groups {
+	for i := range a.groups {
+		g := &a.groups[i]
 		for g.q.len() > 0 {
 			c := g.q.peek()
 			if c.state.Load() != callQueued {
@@ -238,7 +242,8 @@ func (a *Actor) writerWaitingLocked() bool {
 	if a.readers == 0 {
 		return false
 	}
-	for _, g := range a.groups {
+	for i := range a.groups {
+		g := &a.groups[i]
 		for i := 0; i < g.q.len(); i++ {
 			c := g.q.buf[(g.q.head+i)%len(g.q.buf)]
 			if c.state.Load() != callQueued {
@@ -257,11 +262,12 @@ func (a *Actor) writerWaitingLocked() bool {
 // gets a fresh one, because the goroutine of a dead incarnation may still
 // hold the old one.
 type attempt struct {
-	invocationCtx
-	cancel context.CancelFunc
-	epoch  uint64
-	inst   any
+	ctx   methodCtx
+	epoch uint64
+	inst  any
 }
+
+func (at *attempt) cancel() { at.ctx.cancel(context.Canceled) }
 
 func (a *Actor) startLocked(c *Call) *attempt {
 	c.state.Store(callRunning)
@@ -273,9 +279,8 @@ func (a *Actor) startLocked(c *Call) *attempt {
 	if c.cur != nil {
 		at = new(attempt)
 	}
-	ctx, cancel := context.WithCancel(c.Ctx)
-	at.invocationCtx = invocationCtx{Context: ctx, call: c}
-	at.cancel, at.epoch, at.inst = cancel, a.epoch, a.inst
+	at.ctx.init(c.Ctx, c)
+	at.epoch, at.inst = a.epoch, a.inst
 	c.cur = at
 	a.running = append(a.running, c)
 	return at
@@ -289,7 +294,7 @@ func (a *Actor) blockerOf(c *Call) *Call {
 	if a.state != Alive || c.state.Load() != callQueued {
 		return nil
 	}
-	g := a.groups[a.methodGrp[c.Method.Index]]
+	g := a.groupOf(c.Method)
 	if c.Method.Readonly {
 		if a.writers == 1 {
 			for _, r := range a.running {
@@ -326,8 +331,8 @@ func (a *Actor) work(at *attempt) {
 }
 
 func invoke(at *attempt) (resp proto.Message, err error, panicked *errs.Cause) {
-	c := at.call
-	var ctx context.Context = &at.invocationCtx
+	c := at.ctx.call
+	var ctx context.Context = &at.ctx
 	var span telemetry.Server
 	if !c.queuedAt.IsZero() {
 		a := c.target
@@ -353,7 +358,7 @@ func (a *Actor) telemetry() *telemetry.Actor {
 // worker.
 func (a *Actor) finish(at *attempt, resp proto.Message, err error) *attempt {
 	at.cancel()
-	c := at.call
+	c := at.ctx.call
 	a.mu.Lock()
 	if at.epoch != a.epoch {
 		// The actor died while c ran; c was retried or failed then.
@@ -377,12 +382,12 @@ func (a *Actor) finish(at *attempt, resp proto.Message, err error) *attempt {
 	}
 	a.mu.Unlock()
 	c.complete(resp, err)
-	a.node.after(a, after)
+	a.node.after(a, &after)
 	return next
 }
 
 func (a *Actor) endLocked(c *Call) {
-	g := a.groups[a.methodGrp[c.Method.Index]]
+	g := a.groupOf(c.Method)
 	if c.Method.Readonly {
 		a.readers--
 	} else {
@@ -414,12 +419,12 @@ func (a *Actor) crash(at *attempt, cause errs.Cause) {
 	var after aftermath
 	if at.epoch == a.epoch {
 		a.node.log.Error("actor method panicked", "actor_id", a.ID, "class", a.Class.Name,
-			"method", at.call.Method.Procedure, "panic", cause.Message)
+			"method", at.ctx.call.Method.Procedure, "panic", cause.Message)
 		after = a.dieLocked(cause, true, false)
 	}
 	a.workerDoneLocked()
 	a.mu.Unlock()
-	a.node.after(a, after)
+	a.node.after(a, &after)
 }
 
 // Exit ends the actor gracefully once its running calls return; queued and
@@ -446,7 +451,7 @@ func (a *Actor) Kill(cause errs.Cause, restart, graceful bool) {
 	}
 	after := a.dieLocked(cause, restart, graceful)
 	a.mu.Unlock()
-	a.node.after(a, after)
+	a.node.after(a, &after)
 }
 
 // aftermath is what a death leaves to do outside the actor's lock.
@@ -481,7 +486,8 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 		calls = append(calls, c)
 	}
 	a.running = a.running[:0]
-	for _, g := range a.groups {
+	for i := range a.groups {
+		g := &a.groups[i]
 		g.running, g.last = 0, nil
 		for g.q.len() > 0 {
 			if c := g.q.pop(); c.state.Load() == callQueued {
@@ -574,7 +580,7 @@ func (a *Actor) construct(ctx context.Context, cancel context.CancelFunc, epoch 
 	}
 	a.workerDoneLocked()
 	a.mu.Unlock()
-	a.node.after(a, after)
+	a.node.after(a, &after)
 }
 
 func (a *Actor) runFactory(ctx context.Context) (inst any, cause *errs.Cause) {
@@ -641,6 +647,14 @@ func (a *Actor) Info() Info {
 		Detached: a.Spec.Detached, PendingReason: a.pendingReason,
 		Resources: a.Spec.Resources.Float(), Pending: a.pending, Running: len(a.running),
 	}
+}
+
+// SetRestarts sets the restarts an actor has had before it is placed: an
+// actor recreated on another node after its node was lost keeps its count.
+func (a *Actor) SetRestarts(n int) {
+	a.mu.Lock()
+	a.restarts = n
+	a.mu.Unlock()
 }
 
 // SetPendingReason records why the actor waits for placement.

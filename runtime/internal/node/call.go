@@ -73,6 +73,15 @@ func (c *Call) Fail(err error) {
 	close(c.done)
 }
 
+// Resolve completes a call that was carried to another process instead of
+// being submitted here, with the result that came back.
+func (c *Call) Resolve(resp proto.Message, err error) {
+	c.state.Store(callDone)
+	c.resp, c.err = resp, err
+	c.observe()
+	close(c.done)
+}
+
 // complete sets the result and wakes every waiter. The caller must have
 // won the transition to done.
 func (c *Call) complete(resp proto.Message, err error) {
@@ -168,23 +177,6 @@ func cycle(waiter, target *Call) bool {
 }
 
 type callKey struct{}
-
-// invocationCtx is the context a method runs with: the caller's context
-// with the running call attached.
-type invocationCtx struct {
-	context.Context
-	call *Call
-}
-
-func (x *invocationCtx) Value(key any) any {
-	switch key {
-	case callKey{}:
-		return x.call
-	case actorKey{}:
-		return x.call.target
-	}
-	return x.Context.Value(key)
-}
 
 // CallFrom returns the call whose method ctx belongs to, or nil.
 func CallFrom(ctx context.Context) *Call {

@@ -70,6 +70,14 @@ func (n *Node) Register(c *Class, f Factory) error {
 	return nil
 }
 
+// Class returns the registered class with the given name.
+func (n *Node) Class(name string) (*Class, bool) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	r, ok := n.classes[name]
+	return r.class, ok
+}
+
 // Hosts reports whether the node's binary registered the class.
 func (n *Node) Hosts(class string) bool {
 	n.mu.RLock()
@@ -149,7 +157,19 @@ func (n *Node) Actors() []*Actor {
 }
 
 // after does what a death left to do outside the actor's lock.
-func (n *Node) after(a *Actor, after aftermath) {
+func (n *Node) after(a *Actor, after *aftermath) {
+	if len(after.fail) == 0 && after.stop == nil && len(after.children) == 0 && !after.restart && !after.dead {
+		return
+	}
+	n.afterDeath(a, after)
+}
+
+// afterDeath is after's body, kept out of the hot path: a worker goroutine
+// that finishes a call should not grow its stack for a death it does not
+// have.
+//
+//go:noinline
+func (n *Node) afterDeath(a *Actor, after *aftermath) {
 	for i, c := range after.fail {
 		c.complete(nil, after.failErr[i])
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -85,4 +86,52 @@ func TestQueueGrowsAndKeepsOrder(t *testing.T) {
 	if next != len(calls) {
 		t.Fatalf("popped %d, want %d", next, len(calls))
 	}
+}
+
+func TestMethodContext(t *testing.T) {
+	parent, cancelParent := context.WithTimeout(context.Background(), time.Hour)
+	defer cancelParent()
+	var x methodCtx
+	call := &Call{}
+	x.init(parent, call)
+	if CallFrom(&x) != call {
+		t.Fatal("CallFrom does not find the call")
+	}
+	if d, ok := x.Deadline(); !ok || time.Until(d) < 59*time.Minute {
+		t.Fatalf("Deadline = %v, %v; want the parent's", d, ok)
+	}
+	// A context derived from the method's is cancelled with it.
+	child, cancelChild := context.WithCancel(&x)
+	defer cancelChild()
+	if x.Err() != nil {
+		t.Fatal("cancelled too early")
+	}
+	cancelParent()
+	<-x.Done()
+	<-child.Done()
+	if x.Err() != context.Canceled || child.Err() != context.Canceled {
+		t.Fatalf("Err = %v, child %v; want canceled", x.Err(), child.Err())
+	}
+
+	// Cancelled first, asked for Done after.
+	var y methodCtx
+	y.init(context.Background(), call)
+	y.cancel(context.DeadlineExceeded)
+	y.cancel(context.Canceled)
+	<-y.Done()
+	if y.Err() != context.DeadlineExceeded {
+		t.Fatalf("Err = %v; want the first cause", y.Err())
+	}
+	fired := make(chan struct{})
+	y.AfterFunc(func() { close(fired) })
+	<-fired
+
+	// AfterFunc's stop prevents the call.
+	var z methodCtx
+	z.init(context.Background(), call)
+	stop := z.AfterFunc(func() { t.Error("stopped AfterFunc ran") })
+	if !stop() || stop() {
+		t.Fatal("stop did not report once")
+	}
+	z.cancel(context.Canceled)
 }
