@@ -1,5 +1,8 @@
-// Package bench is Troupe's benchmark suite. It holds no code of its own:
-// the benchmarks are in its _test.go files.
+// Package bench is Troupe's benchmark suite. Its workloads are ordinary
+// code (Workloads, Measure), so that the Go benchmarks of its tests
+// (BenchmarkLocalSync runs the workload LocalSync) and the command
+// `troupe microbenchmark` run the same operations and compute the same
+// metrics.
 //
 // Every workload runs beside a baseline that does the same work without
 // Troupe, in the same package, so that one run gives both numbers and the
@@ -31,11 +34,19 @@
 //   - BaselineConnectUnary: one bare Connect unary call at a time over
 //     h2c to a handler in a second process (p50-ns, p99-ns, calls/s): what
 //     a call between nodes would cost if each were its own HTTP request.
+//   - BaselineGoroutineSpawn: start a goroutine that waits on a mailbox
+//     channel of its own, in batches of 1000 like Spawn (ns/op).
+//   - BaselineIdleGoroutineBytes: 100,000 goroutines, each blocked on its
+//     own mailbox channel after one message, in bytes of heap and stack
+//     per goroutine (bytes/goroutine): what an idle actor costs where each
+//     actor is a goroutine.
 //
-// The second process is the test binary itself, started again with
-// TROUPE_BENCH_SERVER set; it prints the address it listens on, is killed
-// when its benchmark ends and exits by itself when its stdin closes, so a
-// test binary that dies leaves no server behind.
+// The second process is the running executable itself (the test binary,
+// or the troupe command), started again with ServerEnv set; such a
+// program calls ServeFromEnv first in its main. The server prints the
+// address it listens on, is killed when its workload ends and exits by
+// itself when its stdin closes, so a parent that dies leaves no server
+// behind.
 //
 // # Workloads on an embedded node
 //
@@ -88,5 +99,6 @@
 //
 // LocalConcurrent16 and the network baselines have no target yet: the
 // first is read against BaselineChannelConcurrent16, the second are the
-// floor and the ceiling for calls between nodes.
+// floor and the ceiling for calls between nodes. Spawn and IdleActorBytes
+// are also read against their goroutine baselines.
 package bench

@@ -2,10 +2,10 @@ package bench
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"testing"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protodelim"
@@ -17,6 +17,7 @@ import (
 // echoConn is a connection to the echo server. Its sends and receives may
 // run on two goroutines, one of each at a time.
 type echoConn struct {
+	srv  *serverProc
 	conn net.Conn
 	r    *bufio.Reader
 	w    *bufio.Writer
@@ -24,17 +25,26 @@ type echoConn struct {
 	resp testv1.AddResponse
 }
 
-// dialEcho starts an echo server process and connects to it; both end
-// with tb.
-func dialEcho(tb testing.TB) (*echoConn, *serverProc) {
-	tb.Helper()
-	srv := startServer(tb, serverEcho)
+// dialEcho starts an echo server process and connects to it. close ends
+// both.
+func dialEcho() (*echoConn, error) {
+	srv, err := startServer(serverEcho)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := net.Dial("tcp", srv.addr)
 	if err != nil {
-		tb.Fatalf("dialing the echo server: %v", err)
+		srv.stop()
+		return nil, fmt.Errorf("dialing the echo server: %w", err)
 	}
-	tb.Cleanup(func() { _ = conn.Close() })
-	return &echoConn{conn: conn, r: bufio.NewReader(conn), w: bufio.NewWriter(conn)}, srv
+	return &echoConn{srv: srv, conn: conn, r: bufio.NewReader(conn), w: bufio.NewWriter(conn)}, nil
+}
+
+// close closes the connection and stops the server.
+func (e *echoConn) close() error {
+	err := e.conn.Close()
+	e.srv.stop()
+	return err
 }
 
 // send writes n copies of req and flushes them.
@@ -75,22 +85,35 @@ func (e *echoConn) pipeline(req *testv1.AddRequest, n int) error {
 	sent := make(chan error, 1)
 	go func() { sent <- e.send(req, n) }()
 	err := e.receive(req.GetBy(), n)
-	if serr := <-sent; serr != nil {
-		return serr
-	}
-	return err
+	return errors.Join(<-sent, err)
 }
 
-// dialConnect starts a Connect server process and returns a client of its
-// Add procedure speaking h2c; both end with tb.
-func dialConnect(tb testing.TB) (*connect.Client[testv1.AddRequest, testv1.AddResponse], *serverProc) {
-	tb.Helper()
-	srv := startServer(tb, serverConnect)
+// connectClient is a client of a Connect server process's Add procedure,
+// speaking h2c.
+type connectClient struct {
+	*connect.Client[testv1.AddRequest, testv1.AddResponse]
+	srv       *serverProc
+	transport *http.Transport
+}
+
+// dialConnect starts a Connect server process and returns a client of it.
+// close ends both.
+func dialConnect() (*connectClient, error) {
+	srv, err := startServer(serverConnect)
+	if err != nil {
+		return nil, err
+	}
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
 	transport := &http.Transport{Protocols: protocols}
-	tb.Cleanup(transport.CloseIdleConnections)
 	client := connect.NewClient[testv1.AddRequest, testv1.AddResponse](
 		&http.Client{Transport: transport}, "http://"+srv.addr+testv1actor.ProbeAddProcedure)
-	return client, srv
+	return &connectClient{Client: client, srv: srv, transport: transport}, nil
+}
+
+// close closes the client's connections and stops the server.
+func (c *connectClient) close() error {
+	c.transport.CloseIdleConnections()
+	c.srv.stop()
+	return nil
 }

@@ -2,8 +2,9 @@ package bench
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/troupehq/troupe/runtime/actor"
@@ -11,7 +12,7 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
 
-// probe is the Probe actor the benchmarks call. Add does what the
+// probe is the Probe actor the workloads call. Add does what the
 // baselines' servers do: add to a sum and answer with it. The sum is
 // atomic because LocalConcurrent16 runs Add on 16 goroutines at once.
 type probe struct{ sum atomic.Int64 }
@@ -49,8 +50,7 @@ type (
 // newSystem starts an embedded system hosting Probe. constructed, if not
 // nil, is called by every Probe constructor before it returns. The caller
 // shuts the system down, with stopSystem.
-func newSystem(tb testing.TB, constructed func()) *actor.System {
-	tb.Helper()
+func newSystem(constructed func()) (*actor.System, error) {
 	factory := func(context.Context, *testv1.ProbeInit) (testv1actor.ProbeActor, error) {
 		if constructed != nil {
 			constructed()
@@ -59,67 +59,70 @@ func newSystem(tb testing.TB, constructed func()) *actor.System {
 	}
 	sys, err := actor.Start(context.Background(), actor.WithClasses(testv1actor.RegisterProbe(factory)))
 	if err != nil {
-		tb.Fatalf("actor.Start: %v", err)
+		return nil, fmt.Errorf("actor.Start: %w", err)
 	}
-	return sys
+	return sys, nil
 }
 
-// startSystem starts an embedded system hosting Probe, shut down when tb
-// ends.
-func startSystem(tb testing.TB) *actor.System {
-	tb.Helper()
-	sys := newSystem(tb, nil)
-	tb.Cleanup(func() { stopSystem(tb, sys) })
-	return sys
-}
-
-func stopSystem(tb testing.TB, sys *actor.System) {
-	tb.Helper()
+// stopSystem shuts sys down, waiting up to a minute.
+func stopSystem(sys *actor.System) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := sys.Shutdown(ctx); err != nil {
-		tb.Errorf("Shutdown: %v", err)
+		return fmt.Errorf("Shutdown: %w", err)
 	}
+	return nil
 }
 
-// spawnReady spawns n Probe actors and returns once each has been
-// constructed and has answered a call.
-func spawnReady(tb testing.TB, sys *actor.System, spawner probeSpawner, n int) []probeHandle {
-	tb.Helper()
+// probes is an embedded system and Probe actors in it, each constructed
+// and having answered a call.
+type probes struct {
+	sys *actor.System
+	hs  []probeHandle
+}
+
+// startProbes starts a system and spawns n Probe actors with spawner.
+func startProbes(spawner probeSpawner, n int) (*probes, error) {
+	sys, err := newSystem(nil)
+	if err != nil {
+		return nil, err
+	}
 	ctx := context.Background()
-	hs := make([]probeHandle, n)
-	for i := range hs {
+	p := &probes{sys: sys, hs: make([]probeHandle, n)}
+	for i := range p.hs {
 		h, err := spawner.Spawn(ctx, sys, nil)
 		if err != nil {
-			tb.Fatalf("Spawn: %v", err)
+			return nil, errors.Join(fmt.Errorf("Spawn: %w", err), stopSystem(sys))
 		}
-		hs[i] = h
+		p.hs[i] = h
 	}
-	for _, h := range hs {
+	for _, h := range p.hs {
 		if _, err := h.Get(ctx, &testv1.GetRequest{}).Get(ctx); err != nil {
-			tb.Fatalf("first call: %v", err)
+			return nil, errors.Join(fmt.Errorf("first call: %w", err), stopSystem(sys))
 		}
 	}
-	return hs
+	return p, nil
 }
 
-// checkSum fails tb unless the actors' sums add up to want: every call
-// the benchmark counted reached an actor once.
-func checkSum(tb testing.TB, hs []probeHandle, want int) {
-	tb.Helper()
+// checkSum fails unless the actors' sums add up to want: every call the
+// workload counted reached an actor once.
+func (p *probes) checkSum(want int) error {
 	ctx := context.Background()
 	var got int64
-	for _, h := range hs {
+	for _, h := range p.hs {
 		resp, err := h.Get(ctx, &testv1.GetRequest{}).Get(ctx)
 		if err != nil {
-			tb.Fatalf("Get: %v", err)
+			return fmt.Errorf("Get: %w", err)
 		}
 		got += resp.GetValue()
 	}
 	if got != int64(want) {
-		tb.Fatalf("the actors added %d, want %d", got, want)
+		return fmt.Errorf("the actors added %d, want %d", got, want)
 	}
+	return nil
 }
+
+func (p *probes) close() error { return stopSystem(p.sys) }
 
 // waitAll waits for every future of a batch, in the order they were
 // made, as ray.get on a list does, and checks that each call succeeded.
