@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,11 @@ import (
 var want = map[string]struct {
 	exact string
 	lines []string
+	// args are the example's arguments; "{tmp}" becomes a directory of
+	// the test's own.
+	args []string
+	// again, if set, are the lines a second run with the same args prints.
+	again []string
 }{
 	"counter": {exact: "1\n2\n2\n"},
 	"cache": {lines: []string{
@@ -82,6 +88,23 @@ var want = map[string]struct {
 		"increment failed: actor died after 2 restarts, cause panic (crash requested in life 3)",
 		"the constructor ran 3 times",
 	}},
+	"virtualcounter": {
+		args: []string{"-state-dir", "{tmp}"},
+		lines: []string{
+			"my_counter starts at 0",
+			"increment by 10 -> 10",
+			"increment by 10 -> 20",
+			"increment by 10 -> 30",
+			"a second process reads my_counter = 30",
+		},
+		again: []string{
+			"my_counter starts at 30",
+			"increment by 10 -> 40",
+			"increment by 10 -> 50",
+			"increment by 10 -> 60",
+			"a second process reads my_counter = 60",
+		},
+	},
 	"tracing": {lines: []string{
 		"results: worker-0:ALPHA worker-1:BETA worker-2:GAMMA",
 		"9 spans in the trace:",
@@ -137,22 +160,36 @@ func TestExamples(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, "go", append(args, "./examples/"+name)...)
-			cmd.Dir = root
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("go run ./examples/%s: %v\nstdout:\n%s\nstderr:\n%s", name, err, &stdout, &stderr)
-			}
-			out := stdout.String()
-			if w.lines == nil {
-				if out != w.exact {
-					t.Errorf("output:\n%s\nwant:\n%s", out, w.exact)
+			exampleArgs := append(slices.Clone(args), "./examples/"+name)
+			tmp := ""
+			for _, a := range w.args {
+				if strings.Contains(a, "{tmp}") && tmp == "" {
+					tmp = t.TempDir()
 				}
-				return
+				exampleArgs = append(exampleArgs, strings.ReplaceAll(a, "{tmp}", tmp))
 			}
-			if missing := missingInOrder(out, w.lines); missing != "" {
-				t.Errorf("output lacks %q (in order)\noutput:\n%s", missing, out)
+			runs := [][]string{w.lines}
+			if w.again != nil {
+				runs = append(runs, w.again)
+			}
+			for i, lines := range runs {
+				cmd := exec.CommandContext(ctx, "go", exampleArgs...)
+				cmd.Dir = root
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("go run ./examples/%s (run %d): %v\nstdout:\n%s\nstderr:\n%s", name, i+1, err, &stdout, &stderr)
+				}
+				out := stdout.String()
+				if lines == nil {
+					if out != w.exact {
+						t.Errorf("output:\n%s\nwant:\n%s", out, w.exact)
+					}
+					continue
+				}
+				if missing := missingInOrder(out, lines); missing != "" {
+					t.Errorf("run %d: output lacks %q (in order)\noutput:\n%s", i+1, missing, out)
+				}
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"google.golang.org/protobuf/proto"
 
@@ -19,6 +20,8 @@ type Method[Req, Res proto.Message] struct {
 // MethodDesc is any *Method, whatever its types.
 type MethodDesc interface {
 	desc() *node.Method
+	// gatewayHandler serves the method to callers in other languages.
+	gatewayHandler(g *gatewayClass) http.Handler
 }
 
 func (m *Method[Req, Res]) desc() *node.Method { return m.m }
@@ -31,10 +34,11 @@ func (m *Method[Req, Res]) Procedure() string { return m.m.Procedure }
 // nil for none. It is called by generated code.
 func NewMethod[A any, Req, Res proto.Message](procedure string, fn func(A, context.Context, Req) (Res, error), opts *actorv1.MethodOptions) *Method[Req, Res] {
 	m := &node.Method{
-		Procedure:  procedure,
-		Readonly:   opts.GetReadonly(),
-		Group:      opts.GetConcurrencyGroup(),
-		NewRequest: func() proto.Message { return newMessage[Req]() },
+		Procedure:   procedure,
+		Readonly:    opts.GetReadonly(),
+		Group:       opts.GetConcurrencyGroup(),
+		NewRequest:  func() proto.Message { return newMessage[Req]() },
+		NewResponse: func() proto.Message { return newMessage[Res]() },
 	}
 	if opts != nil && opts.MaxTaskRetries != nil {
 		m.MaxTaskRetries, m.HasRetries = opts.GetMaxTaskRetries(), true
@@ -74,7 +78,8 @@ func isNil(m proto.Message) bool {
 // interface its instances implement. Generated code creates one per actor
 // service with NewClass.
 type Class[I proto.Message, A any] struct {
-	c *node.Class
+	c       *node.Class
+	methods []MethodDesc // typed, for the gateway
 }
 
 // NewClass describes the actor class name with the defaults declared in
@@ -85,7 +90,7 @@ func NewClass[I proto.Message, A any](name string, defaults *actorv1.ActorOption
 	for i, m := range methods {
 		ms[i] = m.desc()
 	}
-	return &Class[I, A]{c: node.NewClass(name, defaults, func() proto.Message { return newMessage[I]() }, ms)}
+	return &Class[I, A]{c: node.NewClass(name, defaults, func() proto.Message { return newMessage[I]() }, ms), methods: methods}
 }
 
 // Name returns the class's fully-qualified name, "counter.v1.Counter".
@@ -97,12 +102,13 @@ type Registration struct {
 	class   *node.Class
 	factory node.Factory
 	err     error
+	typed   gatewayRoutes // nil for durable classes
 }
 
 // Register binds factory, the constructor of class's actors, to the class.
 // It is called by generated code (RegisterCounter).
 func Register[I proto.Message, A any](class *Class[I, A], factory func(context.Context, I) (A, error)) Registration {
-	r := Registration{class: class.c, err: class.c.Err}
+	r := Registration{class: class.c, err: class.c.Err, typed: class}
 	if factory == nil {
 		r.err = fmt.Errorf("actor class %s: the constructor is nil", class.c.Name)
 		return r

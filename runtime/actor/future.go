@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -22,7 +23,7 @@ func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, 
 	f := new(Future[Res])
 	if ref != nil && ctx != nil {
 		if tel := ref.sys.tel; tel.Tracing() {
-			ctx, f.call.Span = tel.StartClient(ctx, m.m.Procedure, actorTelemetry(ref.a))
+			ctx, f.call.Span = tel.StartClient(ctx, m.m.Procedure, ref.telemetry())
 		}
 	}
 	f.call.Init(ctx, m.m, req)
@@ -31,6 +32,15 @@ func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, 
 		f.call.Fail(errs.Newf(errs.ErrActorNotFound, "%s: nil actor handle", m.m.Procedure))
 	case ctx == nil:
 		f.call.Fail(errs.Newf(errs.ErrInvalidOption, "%s: nil context", m.m.Procedure))
+	case ref.a == nil:
+		if !strings.HasPrefix(m.m.Procedure, "/"+ref.r.Class+"/") {
+			f.call.Fail(errs.Newf(errs.ErrWrongClass, "%s is not a method of %s", m.m.Procedure, ref.r.Class))
+			break
+		}
+		if isNil(req) {
+			f.call.Req = newMessage[Req]()
+		}
+		ref.sys.callRemote(ref.r, &f.call)
 	case ref.a.Class != nil && ref.a.Class.Name != "" && !ref.a.Class.Has(m.m):
 		f.call.Fail(errs.Newf(errs.ErrWrongClass, "%s is not a method of %s", m.m.Procedure, ref.a.Class.Name))
 	default:
@@ -40,6 +50,14 @@ func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, 
 		ref.a.Submit(&f.call)
 	}
 	return f
+}
+
+// telemetry describes the actor r names for the spans of calls to it.
+func (r *Ref) telemetry() *telemetry.Actor {
+	if r.a == nil {
+		return &telemetry.Actor{ID: r.r.ID, Class: r.r.Class, Name: r.r.Name, Node: r.r.Node()}
+	}
+	return actorTelemetry(r.a)
 }
 
 // actorTelemetry describes actor a for the spans of calls to it.

@@ -47,7 +47,10 @@ func (s *System) Kill(ctx context.Context, h Handle, opts ...KillOption) error {
 		msg += " (no restart)"
 	}
 	if s.tel.Tracing() {
-		s.tel.Kill(ctx, actorTelemetry(ref.a), !cfg.noRestart)
+		s.tel.Kill(ctx, ref.telemetry(), !cfg.noRestart)
+	}
+	if ref.a == nil || s.cluster != nil {
+		return s.killRemote(ctx, ref.ID(), cfg.noRestart)
 	}
 	ref.a.Kill(errs.Cause{Kind: errs.CauseKilled, Message: msg}, !cfg.noRestart, false)
 	return nil

@@ -75,6 +75,9 @@ func (s *System) ListActors(ctx context.Context, opts ...ListOption) ([]ActorInf
 			o.applyList(&cfg)
 		}
 	}
+	if s.cluster != nil {
+		return s.listRemote(ctx, cfg.filters)
+	}
 	pid := os.Getpid()
 	var out []ActorInfo
 	for _, a := range s.ctrl.AllActors() {

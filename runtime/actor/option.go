@@ -28,6 +28,8 @@ type config struct {
 	resources map[string]float64
 	labels    map[string]string
 	nodeID    string
+	cluster   clusterConfig
+	durable   durableConfig
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider

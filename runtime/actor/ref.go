@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 )
@@ -15,7 +16,8 @@ import (
 // names the dead actor. Typed handles wrap a Ref.
 type Ref struct {
 	sys *System
-	a   *node.Actor
+	a   *node.Actor     // an actor hosted in this process
+	r   *cluster.Target // else an actor in another process of the cluster
 }
 
 // Handle is anything that names an actor: every generated handle, and *Ref.
@@ -33,6 +35,9 @@ func (r *Ref) ID() string {
 	if r == nil {
 		return ""
 	}
+	if r.a == nil {
+		return r.r.ID
+	}
 	return r.a.ID
 }
 
@@ -40,6 +45,9 @@ func (r *Ref) ID() string {
 func (r *Ref) Class() string {
 	if r == nil {
 		return ""
+	}
+	if r.a == nil {
+		return r.r.Class
 	}
 	return r.a.Class.Name
 }
@@ -49,6 +57,9 @@ func (r *Ref) Name() string {
 	if r == nil {
 		return ""
 	}
+	if r.a == nil {
+		return r.r.Name
+	}
 	return r.a.Spec.Name
 }
 
@@ -56,6 +67,9 @@ func (r *Ref) Name() string {
 func (r *Ref) Namespace() string {
 	if r == nil {
 		return ""
+	}
+	if r.a == nil {
+		return r.r.Namespace
 	}
 	return r.a.Spec.Namespace
 }
@@ -66,6 +80,10 @@ func (r *Ref) Proto() *actorv1.ActorRef {
 	if r == nil {
 		return nil
 	}
+	if r.a == nil {
+		return &actorv1.ActorRef{ActorId: r.r.ID, Class: r.r.Class, Name: r.r.Name,
+			Namespace: r.r.Namespace, NodeId: r.r.Node()}
+	}
 	return &actorv1.ActorRef{ActorId: r.a.ID, Class: r.a.Class.Name, Name: r.a.Spec.Name,
 		Namespace: r.a.Spec.Namespace, NodeId: r.a.Node().ID}
 }
@@ -75,7 +93,10 @@ type LookupOption interface {
 	applyLookup(*lookupConfig)
 }
 
-type lookupConfig struct{ namespace string }
+type lookupConfig struct {
+	namespace string
+	explicit  bool
+}
 
 type lookupFunc func(*lookupConfig)
 
@@ -83,7 +104,7 @@ func (f lookupFunc) applyLookup(c *lookupConfig) { f(c) }
 
 // InNamespace looks the name up in namespace. Default: the system's.
 func InNamespace(namespace string) LookupOption {
-	return lookupFunc(func(c *lookupConfig) { c.namespace = namespace })
+	return lookupFunc(func(c *lookupConfig) { c.namespace, c.explicit = namespace, true })
 }
 
 // Lookup returns a handle to the live actor of class bound to name. It
@@ -100,6 +121,16 @@ func Lookup[I proto.Message, A, H any](ctx context.Context, sys *System, class *
 		if o != nil {
 			o.applyLookup(&cfg)
 		}
+	}
+	if sys.cluster != nil {
+		if ns := actorNamespace(ctx); ns != "" && !cfg.explicit {
+			cfg.namespace = ns
+		}
+		ref, err := sys.lookupRemote(ctx, cfg.namespace, name, class.c.Name)
+		if err != nil {
+			return zero, err
+		}
+		return wrap(ref), nil
 	}
 	a, ok := sys.ctrl.Lookup(cfg.namespace, name)
 	if !ok {
@@ -125,6 +156,16 @@ func FromRef[I proto.Message, A, H any](sys *System, class *Class[I, A], ref *ac
 	}
 	if ref.GetClass() != "" && ref.GetClass() != class.c.Name {
 		return zero, errs.Newf(errs.ErrWrongClass, "actor %s is a %s, not a %s", ref.GetActorId(), ref.GetClass(), class.c.Name)
+	}
+	if sys.cluster != nil {
+		r, err := sys.refByID(context.Background(), ref.GetActorId())
+		if err != nil {
+			return zero, err
+		}
+		if r.Class() != class.c.Name {
+			return zero, errs.Newf(errs.ErrWrongClass, "actor %s is a %s, not a %s", r.ID(), r.Class(), class.c.Name)
+		}
+		return wrap(r), nil
 	}
 	a, ok := sys.ctrl.Actor(ref.GetActorId())
 	if !ok {

@@ -214,6 +214,9 @@ func (s *System) spawn(ctx context.Context, class *node.Class, spec node.Spec, i
 	if init == nil || !init.ProtoReflect().IsValid() {
 		init = class.NewInit()
 	}
+	if s.cluster != nil {
+		return s.spawnRemote(ctx, class, spec, init)
+	}
 	ctx, span := s.tel.StartSpawn(ctx, class.Name)
 	a, _, err := s.ctrl.Spawn(ctx, control.SpawnRequest{Class: class, Spec: spec, Init: init, Job: s.job, Owner: node.ActorFrom(ctx)})
 	if span != nil {

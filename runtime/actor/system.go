@@ -37,12 +37,21 @@ type System struct {
 	ctrl      *control.Control
 	tel       *telemetry.Telemetry
 	closed    atomic.Bool
+	cluster   *clusterState  // nil for an embedded system
+	classes   []Registration // as given to WithClasses, for the gateway
+	durable   *durableHost
 }
 
 // Start runs an embedded node inside this process, a head and a worker in
 // one, with no network and no servers to run, and returns the system to
 // drive it. Shutdown ends it.
 func Start(ctx context.Context, opts ...Option) (*System, error) {
+	cfg := newConfig(opts)
+	s, _, err := newSystem(ctx, &cfg)
+	return s, err
+}
+
+func newConfig(opts []Option) config {
 	cfg := config{namespace: DefaultNamespace, log: slog.Default()}
 	for _, o := range opts {
 		if o != nil {
@@ -55,9 +64,15 @@ func Start(ctx context.Context, opts ...Option) (*System, error) {
 	if cfg.log == nil {
 		cfg.log = slog.Default()
 	}
-	total, err := nodeResources(&cfg)
+	return cfg
+}
+
+// newSystem builds a system's node, with the classes and resources cfg
+// gives it, and its telemetry, and returns the node's resources.
+func newSystem(ctx context.Context, cfg *config) (*System, resources.Set, error) {
+	total, err := nodeResources(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id := cfg.nodeID
 	if id == "" {
@@ -66,23 +81,24 @@ func Start(ctx context.Context, opts ...Option) (*System, error) {
 	n := node.New(id, cfg.log)
 	for _, r := range cfg.classes {
 		if r.err != nil {
-			return nil, r.err
+			return nil, nil, r.err
 		}
 		if r.class == nil {
-			return nil, errs.Newf(errs.ErrInvalidOption, "WithClasses: empty registration")
+			return nil, nil, errs.Newf(errs.ErrInvalidOption, "WithClasses: empty registration")
 		}
 		if err := n.Register(r.class, r.factory); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	s := &System{namespace: cfg.namespace, job: newID(4), log: cfg.log, node: n}
+	s := &System{namespace: cfg.namespace, job: newID(4), log: cfg.log, node: n, classes: cfg.classes}
+	s.durable = newDurableHost(s, cfg.durable)
 	n.Host = s
 	s.ctrl = control.New(cfg.log, true, func() string { return newID(12) },
 		&control.Node{Node: n, Total: total, Labels: cfg.labels})
-	if err := s.startTelemetry(ctx, &cfg); err != nil {
-		return nil, err
+	if err := s.startTelemetry(ctx, cfg); err != nil {
+		return nil, nil, err
 	}
-	return s, nil
+	return s, total, nil
 }
 
 // startTelemetry traces and measures the node as cfg says.
@@ -205,8 +221,12 @@ func (s *System) Shutdown(ctx context.Context) error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	var errCluster error
+	if s.cluster != nil {
+		errCluster = s.cluster.shutdown(ctx, s)
+	}
 	err := s.node.Shutdown(ctx)
-	return errors.Join(err, s.tel.Shutdown(ctx))
+	return errors.Join(errCluster, err, s.durable.close(), s.tel.Shutdown(ctx))
 }
 
 func (s *System) checkOpen() error {

@@ -181,6 +181,22 @@ type ActorOptions struct {
 	// label_selector restricts placement to nodes whose labels match all of
 	// these key/value pairs.
 	LabelSelector map[string]string `protobuf:"bytes,14,rep,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// durable makes the class a durable (virtual) actor: its state is the
+	// message named by state, kept in a state store instead of memory, and an
+	// actor is named by an id of the caller's choosing (GetOrCreateFoo). It is
+	// activated on demand, one activation at a time, and deactivated when
+	// idle. Every mutating call commits the new state together with its result
+	// before the caller sees success; a call that fails leaves the state as it
+	// was. A durable actor is never owned, never restarted and has no task
+	// retries: a method that panics fails only its own call. So lifetime,
+	// max_restarts, max_task_retries, max_concurrency, concurrency_groups and
+	// the placement options must be left unset; max_pending_calls applies.
+	// Default false.
+	Durable bool `protobuf:"varint,15,opt,name=durable,proto3" json:"durable,omitempty"`
+	// state names the message a durable actor keeps, resolved like init.
+	// Required when durable is set, refused otherwise. Evolve it as any
+	// protobuf message: adding fields keeps stored state readable.
+	State         string `protobuf:"bytes,16,opt,name=state,proto3" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,6 +329,20 @@ func (x *ActorOptions) GetLabelSelector() map[string]string {
 	return nil
 }
 
+func (x *ActorOptions) GetDurable() bool {
+	if x != nil {
+		return x.Durable
+	}
+	return false
+}
+
+func (x *ActorOptions) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
 // MethodOptions tune one method of an actor.
 type MethodOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -419,7 +449,7 @@ var File_actor_v1_options_proto protoreflect.FileDescriptor
 
 const file_actor_v1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x16actor/v1/options.proto\x12\bactor.v1\x1a google/protobuf/descriptor.proto\"\xe6\x06\n" +
+	"\x16actor/v1/options.proto\x12\bactor.v1\x1a google/protobuf/descriptor.proto\"\x96\a\n" +
 	"\fActorOptions\x12\x12\n" +
 	"\x04init\x18\x01 \x01(\tR\x04init\x12\x19\n" +
 	"\bnum_cpus\x18\x02 \x01(\x01R\anumCpus\x12\x19\n" +
@@ -437,7 +467,9 @@ const file_actor_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"scheduling\x18\r \x01(\x0e2\x1c.actor.v1.SchedulingStrategyR\n" +
 	"scheduling\x12P\n" +
-	"\x0elabel_selector\x18\x0e \x03(\v2).actor.v1.ActorOptions.LabelSelectorEntryR\rlabelSelector\x1a<\n" +
+	"\x0elabel_selector\x18\x0e \x03(\v2).actor.v1.ActorOptions.LabelSelectorEntryR\rlabelSelector\x12\x18\n" +
+	"\adurable\x18\x0f \x01(\bR\adurable\x12\x14\n" +
+	"\x05state\x18\x10 \x01(\tR\x05state\x1a<\n" +
 	"\x0eResourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\x1aD\n" +

@@ -25,6 +25,199 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CreateActorRequest is an actor the head placed on the node.
+type CreateActorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// actor is the actor; its spec is resolved and its restarts carry over.
+	Actor *ActorInfo `protobuf:"bytes,1,opt,name=actor,proto3" json:"actor,omitempty"`
+	// init is the serialized constructor argument.
+	Init          []byte `protobuf:"bytes,2,opt,name=init,proto3" json:"init,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateActorRequest) Reset() {
+	*x = CreateActorRequest{}
+	mi := &file_actor_v1_transport_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateActorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateActorRequest) ProtoMessage() {}
+
+func (x *CreateActorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_transport_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateActorRequest.ProtoReflect.Descriptor instead.
+func (*CreateActorRequest) Descriptor() ([]byte, []int) {
+	return file_actor_v1_transport_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CreateActorRequest) GetActor() *ActorInfo {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *CreateActorRequest) GetInit() []byte {
+	if x != nil {
+		return x.Init
+	}
+	return nil
+}
+
+// CreateActorResponse acknowledges the creation; the constructor runs on.
+type CreateActorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateActorResponse) Reset() {
+	*x = CreateActorResponse{}
+	mi := &file_actor_v1_transport_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateActorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateActorResponse) ProtoMessage() {}
+
+func (x *CreateActorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_transport_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateActorResponse.ProtoReflect.Descriptor instead.
+func (*CreateActorResponse) Descriptor() ([]byte, []int) {
+	return file_actor_v1_transport_proto_rawDescGZIP(), []int{1}
+}
+
+// NodeServiceKillActorRequest kills an actor on the node.
+type NodeServiceKillActorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// actor_id is the actor.
+	ActorId string `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	// restart lets the actor restart if it has restarts left.
+	Restart bool `protobuf:"varint,2,opt,name=restart,proto3" json:"restart,omitempty"`
+	// cause is why it is killed.
+	Cause         *Cause `protobuf:"bytes,3,opt,name=cause,proto3" json:"cause,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeServiceKillActorRequest) Reset() {
+	*x = NodeServiceKillActorRequest{}
+	mi := &file_actor_v1_transport_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeServiceKillActorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeServiceKillActorRequest) ProtoMessage() {}
+
+func (x *NodeServiceKillActorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_transport_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeServiceKillActorRequest.ProtoReflect.Descriptor instead.
+func (*NodeServiceKillActorRequest) Descriptor() ([]byte, []int) {
+	return file_actor_v1_transport_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *NodeServiceKillActorRequest) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *NodeServiceKillActorRequest) GetRestart() bool {
+	if x != nil {
+		return x.Restart
+	}
+	return false
+}
+
+func (x *NodeServiceKillActorRequest) GetCause() *Cause {
+	if x != nil {
+		return x.Cause
+	}
+	return nil
+}
+
+// NodeServiceKillActorResponse acknowledges a kill.
+type NodeServiceKillActorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeServiceKillActorResponse) Reset() {
+	*x = NodeServiceKillActorResponse{}
+	mi := &file_actor_v1_transport_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeServiceKillActorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeServiceKillActorResponse) ProtoMessage() {}
+
+func (x *NodeServiceKillActorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_transport_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeServiceKillActorResponse.ProtoReflect.Descriptor instead.
+func (*NodeServiceKillActorResponse) Descriptor() ([]byte, []int) {
+	return file_actor_v1_transport_proto_rawDescGZIP(), []int{3}
+}
+
 // CallsRequest is one batch from the caller: new calls and cancellations.
 type CallsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -39,7 +232,7 @@ type CallsRequest struct {
 
 func (x *CallsRequest) Reset() {
 	*x = CallsRequest{}
-	mi := &file_actor_v1_transport_proto_msgTypes[0]
+	mi := &file_actor_v1_transport_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -51,7 +244,7 @@ func (x *CallsRequest) String() string {
 func (*CallsRequest) ProtoMessage() {}
 
 func (x *CallsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actor_v1_transport_proto_msgTypes[0]
+	mi := &file_actor_v1_transport_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -64,7 +257,7 @@ func (x *CallsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallsRequest.ProtoReflect.Descriptor instead.
 func (*CallsRequest) Descriptor() ([]byte, []int) {
-	return file_actor_v1_transport_proto_rawDescGZIP(), []int{0}
+	return file_actor_v1_transport_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CallsRequest) GetCalls() []*CallEnvelope {
@@ -92,7 +285,7 @@ type CallsResponse struct {
 
 func (x *CallsResponse) Reset() {
 	*x = CallsResponse{}
-	mi := &file_actor_v1_transport_proto_msgTypes[1]
+	mi := &file_actor_v1_transport_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -104,7 +297,7 @@ func (x *CallsResponse) String() string {
 func (*CallsResponse) ProtoMessage() {}
 
 func (x *CallsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actor_v1_transport_proto_msgTypes[1]
+	mi := &file_actor_v1_transport_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -117,7 +310,7 @@ func (x *CallsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallsResponse.ProtoReflect.Descriptor instead.
 func (*CallsResponse) Descriptor() ([]byte, []int) {
-	return file_actor_v1_transport_proto_rawDescGZIP(), []int{1}
+	return file_actor_v1_transport_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CallsResponse) GetResults() []*ResultEnvelope {
@@ -156,7 +349,7 @@ type CallEnvelope struct {
 
 func (x *CallEnvelope) Reset() {
 	*x = CallEnvelope{}
-	mi := &file_actor_v1_transport_proto_msgTypes[2]
+	mi := &file_actor_v1_transport_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -168,7 +361,7 @@ func (x *CallEnvelope) String() string {
 func (*CallEnvelope) ProtoMessage() {}
 
 func (x *CallEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_actor_v1_transport_proto_msgTypes[2]
+	mi := &file_actor_v1_transport_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -181,7 +374,7 @@ func (x *CallEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallEnvelope.ProtoReflect.Descriptor instead.
 func (*CallEnvelope) Descriptor() ([]byte, []int) {
-	return file_actor_v1_transport_proto_rawDescGZIP(), []int{2}
+	return file_actor_v1_transport_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CallEnvelope) GetId() uint64 {
@@ -247,7 +440,7 @@ type ResultEnvelope struct {
 
 func (x *ResultEnvelope) Reset() {
 	*x = ResultEnvelope{}
-	mi := &file_actor_v1_transport_proto_msgTypes[3]
+	mi := &file_actor_v1_transport_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -259,7 +452,7 @@ func (x *ResultEnvelope) String() string {
 func (*ResultEnvelope) ProtoMessage() {}
 
 func (x *ResultEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_actor_v1_transport_proto_msgTypes[3]
+	mi := &file_actor_v1_transport_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -272,7 +465,7 @@ func (x *ResultEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResultEnvelope.ProtoReflect.Descriptor instead.
 func (*ResultEnvelope) Descriptor() ([]byte, []int) {
-	return file_actor_v1_transport_proto_rawDescGZIP(), []int{3}
+	return file_actor_v1_transport_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ResultEnvelope) GetId() uint64 {
@@ -314,7 +507,16 @@ var File_actor_v1_transport_proto protoreflect.FileDescriptor
 
 const file_actor_v1_transport_proto_rawDesc = "" +
 	"\n" +
-	"\x18actor/v1/transport.proto\x12\bactor.v1\x1a\x19google/protobuf/any.proto\"V\n" +
+	"\x18actor/v1/transport.proto\x12\bactor.v1\x1a\x16actor/v1/cluster.proto\x1a\x19google/protobuf/any.proto\"S\n" +
+	"\x12CreateActorRequest\x12)\n" +
+	"\x05actor\x18\x01 \x01(\v2\x13.actor.v1.ActorInfoR\x05actor\x12\x12\n" +
+	"\x04init\x18\x02 \x01(\fR\x04init\"\x15\n" +
+	"\x13CreateActorResponse\"y\n" +
+	"\x1bNodeServiceKillActorRequest\x12\x19\n" +
+	"\bactor_id\x18\x01 \x01(\tR\aactorId\x12\x18\n" +
+	"\arestart\x18\x02 \x01(\bR\arestart\x12%\n" +
+	"\x05cause\x18\x03 \x01(\v2\x0f.actor.v1.CauseR\x05cause\"\x1e\n" +
+	"\x1cNodeServiceKillActorResponse\"V\n" +
 	"\fCallsRequest\x12,\n" +
 	"\x05calls\x18\x01 \x03(\v2\x16.actor.v1.CallEnvelopeR\x05calls\x12\x18\n" +
 	"\acancels\x18\x02 \x03(\x04R\acancels\"C\n" +
@@ -335,9 +537,11 @@ const file_actor_v1_transport_proto_rawDesc = "" +
 	"\bresponse\x18\x02 \x01(\fR\bresponse\x12\x12\n" +
 	"\x04code\x18\x03 \x01(\x05R\x04code\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12.\n" +
-	"\adetails\x18\x05 \x03(\v2\x14.google.protobuf.AnyR\adetails2K\n" +
+	"\adetails\x18\x05 \x03(\v2\x14.google.protobuf.AnyR\adetails2\xf3\x01\n" +
 	"\vNodeService\x12<\n" +
-	"\x05Calls\x12\x16.actor.v1.CallsRequest\x1a\x17.actor.v1.CallsResponse(\x010\x01B1Z/github.com/troupehq/troupe/gen/actor/v1;actorv1b\x06proto3"
+	"\x05Calls\x12\x16.actor.v1.CallsRequest\x1a\x17.actor.v1.CallsResponse(\x010\x01\x12J\n" +
+	"\vCreateActor\x12\x1c.actor.v1.CreateActorRequest\x1a\x1d.actor.v1.CreateActorResponse\x12Z\n" +
+	"\tKillActor\x12%.actor.v1.NodeServiceKillActorRequest\x1a&.actor.v1.NodeServiceKillActorResponseB1Z/github.com/troupehq/troupe/gen/actor/v1;actorv1b\x06proto3"
 
 var (
 	file_actor_v1_transport_proto_rawDescOnce sync.Once
@@ -351,27 +555,39 @@ func file_actor_v1_transport_proto_rawDescGZIP() []byte {
 	return file_actor_v1_transport_proto_rawDescData
 }
 
-var file_actor_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_actor_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_actor_v1_transport_proto_goTypes = []any{
-	(*CallsRequest)(nil),   // 0: actor.v1.CallsRequest
-	(*CallsResponse)(nil),  // 1: actor.v1.CallsResponse
-	(*CallEnvelope)(nil),   // 2: actor.v1.CallEnvelope
-	(*ResultEnvelope)(nil), // 3: actor.v1.ResultEnvelope
-	nil,                    // 4: actor.v1.CallEnvelope.MetadataEntry
-	(*anypb.Any)(nil),      // 5: google.protobuf.Any
+	(*CreateActorRequest)(nil),           // 0: actor.v1.CreateActorRequest
+	(*CreateActorResponse)(nil),          // 1: actor.v1.CreateActorResponse
+	(*NodeServiceKillActorRequest)(nil),  // 2: actor.v1.NodeServiceKillActorRequest
+	(*NodeServiceKillActorResponse)(nil), // 3: actor.v1.NodeServiceKillActorResponse
+	(*CallsRequest)(nil),                 // 4: actor.v1.CallsRequest
+	(*CallsResponse)(nil),                // 5: actor.v1.CallsResponse
+	(*CallEnvelope)(nil),                 // 6: actor.v1.CallEnvelope
+	(*ResultEnvelope)(nil),               // 7: actor.v1.ResultEnvelope
+	nil,                                  // 8: actor.v1.CallEnvelope.MetadataEntry
+	(*ActorInfo)(nil),                    // 9: actor.v1.ActorInfo
+	(*Cause)(nil),                        // 10: actor.v1.Cause
+	(*anypb.Any)(nil),                    // 11: google.protobuf.Any
 }
 var file_actor_v1_transport_proto_depIdxs = []int32{
-	2, // 0: actor.v1.CallsRequest.calls:type_name -> actor.v1.CallEnvelope
-	3, // 1: actor.v1.CallsResponse.results:type_name -> actor.v1.ResultEnvelope
-	4, // 2: actor.v1.CallEnvelope.metadata:type_name -> actor.v1.CallEnvelope.MetadataEntry
-	5, // 3: actor.v1.ResultEnvelope.details:type_name -> google.protobuf.Any
-	0, // 4: actor.v1.NodeService.Calls:input_type -> actor.v1.CallsRequest
-	1, // 5: actor.v1.NodeService.Calls:output_type -> actor.v1.CallsResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	9,  // 0: actor.v1.CreateActorRequest.actor:type_name -> actor.v1.ActorInfo
+	10, // 1: actor.v1.NodeServiceKillActorRequest.cause:type_name -> actor.v1.Cause
+	6,  // 2: actor.v1.CallsRequest.calls:type_name -> actor.v1.CallEnvelope
+	7,  // 3: actor.v1.CallsResponse.results:type_name -> actor.v1.ResultEnvelope
+	8,  // 4: actor.v1.CallEnvelope.metadata:type_name -> actor.v1.CallEnvelope.MetadataEntry
+	11, // 5: actor.v1.ResultEnvelope.details:type_name -> google.protobuf.Any
+	4,  // 6: actor.v1.NodeService.Calls:input_type -> actor.v1.CallsRequest
+	0,  // 7: actor.v1.NodeService.CreateActor:input_type -> actor.v1.CreateActorRequest
+	2,  // 8: actor.v1.NodeService.KillActor:input_type -> actor.v1.NodeServiceKillActorRequest
+	5,  // 9: actor.v1.NodeService.Calls:output_type -> actor.v1.CallsResponse
+	1,  // 10: actor.v1.NodeService.CreateActor:output_type -> actor.v1.CreateActorResponse
+	3,  // 11: actor.v1.NodeService.KillActor:output_type -> actor.v1.NodeServiceKillActorResponse
+	9,  // [9:12] is the sub-list for method output_type
+	6,  // [6:9] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_actor_v1_transport_proto_init() }
@@ -379,13 +595,14 @@ func file_actor_v1_transport_proto_init() {
 	if File_actor_v1_transport_proto != nil {
 		return
 	}
+	file_actor_v1_cluster_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actor_v1_transport_proto_rawDesc), len(file_actor_v1_transport_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

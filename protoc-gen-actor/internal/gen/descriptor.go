@@ -43,7 +43,11 @@ func (w *writer) descriptors(s *actorService) (jen.Code, error) {
 			}
 			opts = lit
 		}
-		specs = append(specs, jen.Id(m.names.desc).Op("=").Add(w.qual(actorPackage, "NewMethod")).Call(
+		newMethod := "NewMethod"
+		if s.durable() {
+			newMethod = "NewDurableMethod"
+		}
+		specs = append(specs, jen.Id(m.names.desc).Op("=").Add(w.qual(actorPackage, newMethod)).Call(
 			jen.Id(m.names.Procedure),
 			jen.Id(n.Actor).Dot(m.names.Actor),
 			opts,
@@ -58,8 +62,12 @@ func (w *writer) descriptors(s *actorService) (jen.Code, error) {
 	for _, m := range s.methods {
 		args = append(args, jen.Id(m.names.desc))
 	}
-	specs = append(specs, jen.Id(n.class).Op("=").Add(w.qual(actorPackage, "NewClass")).
-		Types(w.ptr(s.init), jen.Id(n.Actor)).
+	newClass, types := "NewClass", []jen.Code{w.ptr(s.init), jen.Id(n.Actor)}
+	if s.durable() {
+		newClass, types = "NewDurableClass", []jen.Code{w.ptr(s.init), w.ptr(s.state), jen.Id(n.Actor)}
+	}
+	specs = append(specs, jen.Id(n.class).Op("=").Add(w.qual(actorPackage, newClass)).
+		Types(types...).
 		Custom(jen.Options{Open: "(", Close: ")", Separator: ",", Multi: true}, args...))
 
 	return new(doc).

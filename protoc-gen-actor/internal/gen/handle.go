@@ -9,7 +9,11 @@ import (
 func (w *writer) handle(s *actorService) []jen.Code {
 	n := s.names
 	recv := func() *jen.Statement { return jen.Params(jen.Id("h").Op("*").Id(n.Handle)) }
-	ref := func() *jen.Statement { return jen.Op("*").Add(w.qual(actorPackage, "Ref")) }
+	refType, call := "Ref", "Call"
+	if s.durable() {
+		refType, call = "DurableRef", "CallDurable"
+	}
+	ref := func() *jen.Statement { return jen.Op("*").Add(w.qual(actorPackage, refType)) }
 
 	decls := []jen.Code{
 		new(doc).
@@ -27,11 +31,17 @@ func (w *writer) handle(s *actorService) []jen.Code {
 			jen.If(jen.Id("h").Op("==").Nil()).Block(jen.Return(jen.Nil())),
 			jen.Return(jen.Id("h").Dot("ref")),
 		),
-
-		new(doc).textf("ActorRef returns the serialisable reference, to send the handle inside a message.").code().
+	}
+	if s.durable() {
+		decls = append(decls, new(doc).textf("ID returns the actor's id, as given to %s.", n.GetOrCreate).code().
+			Func().Add(recv()).Id("ID").Params().String().Block(
+			jen.Return(jen.Id("h").Dot("Ref").Call().Dot("ID").Call()),
+		))
+	} else {
+		decls = append(decls, new(doc).textf("ActorRef returns the serialisable reference, to send the handle inside a message.").code().
 			Func().Add(recv()).Id("ActorRef").Params().Op("*").Add(w.qual(actorv1Package, "ActorRef")).Block(
 			jen.Return(jen.Id("h").Dot("Ref").Call().Dot("Proto").Call()),
-		),
+		))
 	}
 
 	for _, m := range s.methods {
@@ -45,7 +55,7 @@ func (w *writer) handle(s *actorService) []jen.Code {
 			Func().Add(recv()).Id(m.names.Handle).
 			Params(jen.Id("ctx").Add(w.qual(contextPackage, "Context")), jen.Id("req").Add(w.ptr(m.method.Input.GoIdent))).
 			Add(future).
-			Block(jen.Return(w.qual(actorPackage, "Call").Call(
+			Block(jen.Return(w.qual(actorPackage, call).Call(
 				jen.Id("ctx"), jen.Id("h").Dot("Ref").Call(), jen.Id(m.names.desc), jen.Id("req"),
 			))))
 	}

@@ -21,6 +21,9 @@ type serviceNames struct {
 	Options   string // CounterOptions, the spawn builder
 	Get       string // GetCounter, the lookup by name
 	FromRef   string // CounterFromRef
+	// GetOrCreate is GetOrCreateCounter, the way to a durable actor;
+	// durable services have it instead of Options, Get and FromRef.
+	GetOrCreate string
 
 	class     string // counterClass, the class descriptor
 	newHandle string // newCounterHandle, wraps a *actor.Ref
@@ -37,8 +40,12 @@ type methodNames struct {
 	desc string // counterIncrementMethod, the method descriptor
 }
 
-// handleMethods are the methods every generated handle declares itself.
-var handleMethods = []string{"Ref", "ActorRef"}
+// handleMethods are the methods every generated handle declares itself;
+// durableHandleMethods those of a durable actor's handle.
+var (
+	handleMethods        = []string{"Ref", "ActorRef"}
+	durableHandleMethods = []string{"Ref", "ID"}
+)
 
 // assignNames computes the names of every service of the package and records
 // the package's top-level identifiers. It fails when two rpcs of a service
@@ -81,11 +88,16 @@ func (pkg *outputPackage) assignNames() error {
 				Actor:     name + "Actor",
 				Register:  "Register" + name,
 				Handle:    name + "Handle",
-				Options:   name + "Options",
-				Get:       "Get" + name,
-				FromRef:   name + "FromRef",
 			}
-			for _, ident := range []string{n.ClassName, n.Actor, n.Register, n.Handle, n.Options, n.Get, n.FromRef} {
+			idents := []string{n.ClassName, n.Actor, n.Register, n.Handle}
+			if s.durable() {
+				n.GetOrCreate = "GetOrCreate" + name
+				idents = append(idents, n.GetOrCreate)
+			} else {
+				n.Options, n.Get, n.FromRef = name+"Options", "Get"+name, name+"FromRef"
+				idents = append(idents, n.Options, n.Get, n.FromRef)
+			}
+			for _, ident := range idents {
 				claim(s, nil, ident)
 			}
 			s.names = n
@@ -104,7 +116,11 @@ func (pkg *outputPackage) assignNames() error {
 				}
 				claim(s, m, m.names.Procedure)
 			}
-			assignHandleMethods(s.methods)
+			if s.durable() {
+				assignHandleMethods(s.methods, durableHandleMethods)
+			} else {
+				assignHandleMethods(s.methods, handleMethods)
+			}
 		}
 	}
 	if err := errs.err(); err != nil {
@@ -128,9 +144,9 @@ func (pkg *outputPackage) assignNames() error {
 // assignHandleMethods names the handle's methods: an rpc keeps its Go name
 // unless the handle declares that name itself; then it gets underscores
 // appended until it is free, as protoc-gen-go does for fields.
-func assignHandleMethods(methods []*actorMethod) {
+func assignHandleMethods(methods []*actorMethod, own []string) {
 	taken := map[string]bool{}
-	for _, h := range handleMethods {
+	for _, h := range own {
 		taken[h] = true
 	}
 	for _, m := range methods {

@@ -18,7 +18,10 @@ type actorService struct {
 	// fully-qualified name of the init message.
 	options *actorv1.ActorOptions
 	// init is the Go type of the message the constructor receives.
-	init    protogen.GoIdent
+	init protogen.GoIdent
+	// state is the Go type of a durable actor's state message; durable
+	// services only.
+	state   protogen.GoIdent
 	methods []*actorMethod
 	names   *serviceNames
 }
@@ -30,6 +33,9 @@ type actorMethod struct {
 	options *actorv1.MethodOptions
 	names   *methodNames
 }
+
+// durable reports whether the service is a durable (virtual) actor class.
+func (s *actorService) durable() bool { return s.options.GetDurable() }
 
 func (s *actorService) deprecated() bool {
 	opts, _ := s.svc.Desc.Options().(*descriptorpb.ServiceOptions)

@@ -12,6 +12,25 @@ func (w *writer) spawn(s *actorService) []jen.Code {
 	handle := jen.Op("*").Id(n.Handle)
 	name := s.svc.GoName
 	deprecated := s.deprecated()
+	if s.durable() {
+		return []jen.Code{
+			new(doc).
+				textf("%s returns a handle to the durable %s actor with the given id, created from\n"+
+					"init by its first call if the state store does not have it; an actor that exists\n"+
+					"keeps its state. It returns at once: calls activate the actor.", n.GetOrCreate, name).
+				deprecated(deprecated).code().
+				Func().Id(n.GetOrCreate).Params(
+				jen.Id("ctx").Add(w.qual(contextPackage, "Context")),
+				jen.Id("sys").Op("*").Add(w.qual(actorPackage, "System")),
+				jen.Id("id").String(),
+				jen.Id("init").Add(w.ptr(s.init)),
+			).Params(handle.Clone(), jen.Error()).Block(
+				jen.Return(w.qual(actorPackage, "GetOrCreate").Call(
+					jen.Id("ctx"), jen.Id("sys"), jen.Id(n.class), jen.Id("id"), jen.Id("init"), jen.Id(n.newHandle),
+				)),
+			),
+		}
+	}
 
 	return []jen.Code{
 		new(doc).

@@ -71,6 +71,13 @@ func checkService(errs *problems, s *actorService, idx *index) bool {
 		bad("init", "no message %q (looked for %s)", o.GetInit(), strings.Join(tried, " and "))
 	}
 
+	// durable
+	if o.GetDurable() {
+		checkDurable(bad, s, idx)
+	} else if o.GetState() != "" {
+		bad("state", "only durable actors keep a state message; set durable: true or remove state")
+	}
+
 	// resources
 	checkAmount(bad, "num_cpus", o.GetNumCpus())
 	checkAmount(bad, "num_gpus", o.GetNumGpus())
@@ -115,8 +122,50 @@ func checkService(errs *problems, s *actorService, idx *index) bool {
 
 	for _, m := range s.methods {
 		checkMethod(errs, svc, m, groups)
+		if o.GetDurable() {
+			checkDurableMethod(errs, svc, m)
+		}
 	}
 	return len(errs.errs) == before
+}
+
+// durableOptions are the actor options a durable service may set. The
+// others describe an actor's life in memory and its placement: a durable
+// actor lives in the state store, is activated where it is called, is never
+// owned, and never restarted (a panic fails only its call); its mutating
+// calls run one at a time, each committing the next version of the state.
+var durableOptions = map[protoreflect.Name]bool{"init": true, "durable": true, "state": true, "max_pending_calls": true}
+
+// checkDurable resolves a durable service's state message and refuses the
+// options that do not apply to durable actors.
+func checkDurable(bad badFunc, s *actorService, idx *index) {
+	o := s.options
+	switch state, tried := resolveInit(o.GetState(), s.svc.Desc.ParentFile().Package(), idx); {
+	case o.GetState() == "":
+		bad("state", "a durable actor needs a state message; name it in state")
+	case state != nil:
+		s.state = state.GoIdent
+		o.State = string(state.Desc.FullName())
+	case findEnum(tried, idx) != "":
+		bad("state", "%q is the enum %s; state names a message", o.GetState(), findEnum(tried, idx))
+	default:
+		bad("state", "no message %q (looked for %s)", o.GetState(), strings.Join(tried, " and "))
+	}
+	o.ProtoReflect().Range(func(f protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		if !durableOptions[f.Name()] {
+			bad(string(f.Name()), "does not apply to durable actors, which live in the state store, are never restarted and run mutating calls one at a time; remove it")
+		}
+		return true
+	})
+}
+
+// checkDurableMethod refuses task retries on durable actors' methods.
+// (A concurrency_group is refused by checkMethod: durable services declare
+// no groups.)
+func checkDurableMethod(errs *problems, svc *protogen.Service, m *actorMethod) {
+	if m.options != nil && m.options.MaxTaskRetries != nil {
+		errs.add(serviceError(svc, m.method, "option max_task_retries: durable actors are never restarted, so calls are not retried on them; retry with actor.WithCallKey instead"))
+	}
 }
 
 func checkMethod(errs *problems, svc *protogen.Service, m *actorMethod, groups []string) {

@@ -15,6 +15,7 @@ import (
 const (
 	fixtureProto = "fixture/v1/fixture.proto"
 	clashProto   = "fixture/clash/v1/clash.proto"
+	durableProto = "fixture/v1/durable.proto"
 )
 
 // TestRefusals breaks one thing in the fixture at a time and checks that the
@@ -26,6 +27,69 @@ func TestRefusals(t *testing.T) {
 		break_ func(t *testing.T, f *fixture)
 		want   string
 	}{
+		{
+			name: "durable without state",
+			break_: func(t *testing.T, f *fixture) {
+				f.actorOptions(t, durableProto, "Tally", func(o *actorv1.ActorOptions) { o.State = "" })
+			},
+			want: `fixture/v1/durable.proto: service fixture.v1.Tally: option state: a durable actor needs a state message; name it in state`,
+		},
+		{
+			name: "state without durable",
+			break_: func(t *testing.T, f *fixture) {
+				f.actorOptions(t, durableProto, "Tally", func(o *actorv1.ActorOptions) { o.Durable = false })
+			},
+			want: `fixture/v1/durable.proto: service fixture.v1.Tally: option state: only durable actors keep a state message; set durable: true or remove state`,
+		},
+		{
+			name: "state names no message",
+			break_: func(t *testing.T, f *fixture) {
+				f.actorOptions(t, durableProto, "Tally", func(o *actorv1.ActorOptions) { o.State = "Missing" })
+			},
+			want: `fixture/v1/durable.proto: service fixture.v1.Tally: option state: no message "Missing" (looked for fixture.v1.Missing and Missing)`,
+		},
+		{
+			name: "state names an enum",
+			break_: func(t *testing.T, f *fixture) {
+				f.actorOptions(t, durableProto, "Tally", func(o *actorv1.ActorOptions) { o.State = "actor.v1.Lifetime" })
+			},
+			want: `fixture/v1/durable.proto: service fixture.v1.Tally: option state: "actor.v1.Lifetime" is the enum actor.v1.Lifetime; state names a message`,
+		},
+		{
+			name: "durable and detached",
+			break_: func(t *testing.T, f *fixture) {
+				f.actorOptions(t, durableProto, "Tally", func(o *actorv1.ActorOptions) { o.Lifetime = actorv1.Lifetime_LIFETIME_DETACHED })
+			},
+			want: `fixture/v1/durable.proto: service fixture.v1.Tally: option lifetime: does not apply to durable actors`,
+		},
+		{
+			name: "durable with restarts",
+			break_: func(t *testing.T, f *fixture) {
+				f.actorOptions(t, durableProto, "Tally", func(o *actorv1.ActorOptions) { o.MaxRestarts = 3 })
+			},
+			want: `fixture/v1/durable.proto: service fixture.v1.Tally: option max_restarts: does not apply to durable actors`,
+		},
+		{
+			name: "durable with concurrency",
+			break_: func(t *testing.T, f *fixture) {
+				f.actorOptions(t, durableProto, "Tally", func(o *actorv1.ActorOptions) { o.MaxConcurrency = 4 })
+			},
+			want: `fixture/v1/durable.proto: service fixture.v1.Tally: option max_concurrency: does not apply to durable actors`,
+		},
+		{
+			name: "durable with resources",
+			break_: func(t *testing.T, f *fixture) {
+				f.actorOptions(t, durableProto, "Tally", func(o *actorv1.ActorOptions) { o.NumCpus = 1 })
+			},
+			want: `fixture/v1/durable.proto: service fixture.v1.Tally: option num_cpus: does not apply to durable actors`,
+		},
+		{
+			name: "durable method with task retries",
+			break_: func(t *testing.T, f *fixture) {
+				f.methodOptions(t, durableProto, "Tally", "Total", func(o *actorv1.MethodOptions) { o.MaxTaskRetries = proto.Int32(2) })
+			},
+			want: `fixture/v1/durable.proto: service fixture.v1.Tally: rpc Total: option max_task_retries: durable actors are never restarted`,
+		},
 		{
 			name: "init names no message",
 			break_: func(t *testing.T, f *fixture) {

@@ -6,15 +6,12 @@ package control
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
 
-	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
@@ -126,78 +123,15 @@ func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, e
 // chooseLocked picks a node with room for spec. With none, it says why and
 // whether any node could ever fit (feasible).
 func (c *Control) chooseLocked(class string, spec *node.Spec) (host *Node, reason string, feasible bool) {
-	var candidates []*Node
-	var why []string
-	for _, n := range c.nodes {
-		switch {
-		case !n.Node.Hosts(class):
-			why = append(why, fmt.Sprintf("node %s does not host class %s", n.Node.ID, class))
-		case spec.NodeAffinity != "" && n.Node.ID != spec.NodeAffinity && !spec.AffinitySoft:
-		case !labelsMatch(n.Labels, spec.LabelSelector):
-			why = append(why, fmt.Sprintf("node %s does not match labels %v", n.Node.ID, spec.LabelSelector))
-		case spec.AcceleratorType != "" && n.Labels["accelerator_type"] != spec.AcceleratorType:
-			why = append(why, fmt.Sprintf("node %s has no accelerator %s", n.Node.ID, spec.AcceleratorType))
-		case !n.Total.Fits(spec.Resources):
-			why = append(why, fmt.Sprintf("no node has %s", n.Total.Shortfall(spec.Resources)))
-		default:
-			candidates = append(candidates, n)
-		}
+	cands := make([]Candidate, len(c.nodes))
+	for i, n := range c.nodes {
+		cands[i] = Candidate{ID: n.Node.ID, Hosts: n.Node.Hosts(class), Labels: n.Labels, Total: n.Total, Avail: n.avail}
 	}
-	if spec.NodeAffinity != "" && len(candidates) == 0 && !spec.AffinitySoft {
-		return nil, fmt.Sprintf("node %s is not alive or cannot fit the actor", spec.NodeAffinity), false
+	i, reason, feasible := Choose(cands, class, spec, &c.next)
+	if i < 0 {
+		return nil, reason, feasible
 	}
-	if len(candidates) == 0 {
-		if len(why) == 0 {
-			why = append(why, "no node is alive")
-		}
-		return nil, strings.Join(dedupe(why), "; "), false
-	}
-	// Affinity first, then the least loaded node that has room.
-	if spec.NodeAffinity != "" {
-		for _, n := range candidates {
-			if n.Node.ID == spec.NodeAffinity && n.avail.Fits(spec.Resources) {
-				return n, "", true
-			}
-		}
-	}
-	var fits []*Node
-	for _, n := range candidates {
-		if n.avail.Fits(spec.Resources) {
-			fits = append(fits, n)
-		}
-	}
-	if len(fits) == 0 {
-		var short []string
-		for _, n := range candidates {
-			short = append(short, fmt.Sprintf("node %s has %s free", n.Node.ID, n.avail.Shortfall(spec.Resources)))
-		}
-		return nil, "waiting for resources: " + strings.Join(short, "; "), true
-	}
-	if spec.Scheduling == actorv1.SchedulingStrategy_SCHEDULING_STRATEGY_SPREAD && len(fits) > 1 {
-		c.next++
-		return fits[c.next%len(fits)], "", true
-	}
-	return fits[0], "", true
-}
-
-func labelsMatch(have, want map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func dedupe(s []string) []string {
-	sort.Strings(s)
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	return c.nodes[i], "", true
 }
 
 // onDead frees a dead actor's name and resources and places whatever now

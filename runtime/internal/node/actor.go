@@ -566,6 +566,7 @@ func (a *Actor) construct(ctx context.Context, cancel context.CancelFunc, epoch 
 	cancel()
 	a.mu.Lock()
 	var after aftermath
+	alive := false
 	switch {
 	case epoch != a.epoch:
 		// Killed while constructing.
@@ -577,9 +578,13 @@ func (a *Actor) construct(ctx context.Context, cancel context.CancelFunc, epoch 
 		a.state = Alive
 		a.ctorCancel = nil
 		a.dispatchLocked(false)
+		alive = true
 	}
 	a.workerDoneLocked()
 	a.mu.Unlock()
+	if alive && a.node.OnAlive != nil {
+		a.node.OnAlive(a)
+	}
 	a.node.after(a, &after)
 }
 

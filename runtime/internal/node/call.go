@@ -31,6 +31,9 @@ type Call struct {
 	// Span is the caller's client span, ended when the call completes;
 	// nil when it does not record.
 	Span trace.Span
+	// CancelRemote, for a call carried to another process, cancels it
+	// there; Cancel calls it.
+	CancelRemote context.CancelFunc
 
 	resp proto.Message
 	err  error
@@ -109,6 +112,8 @@ func (c *Call) observe() {
 func (c *Call) Cancel() {
 	if a := c.target; a != nil {
 		a.cancelCall(c, context.Canceled)
+	} else if c.CancelRemote != nil {
+		c.CancelRemote()
 	}
 }
 

@@ -28,6 +28,8 @@ type Method struct {
 	HasRetries     bool
 	// NewRequest returns an empty request, for decoding remote calls.
 	NewRequest func() proto.Message
+	// NewResponse returns an empty response, for decoding remote results.
+	NewResponse func() proto.Message
 	// Invoke runs the method on an instance.
 	Invoke func(inst any, ctx context.Context, req proto.Message) (proto.Message, error)
 }

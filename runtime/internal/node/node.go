@@ -37,6 +37,9 @@ type Node struct {
 	// OnDead is called once for every actor that reaches DEAD, outside
 	// any actor's lock.
 	OnDead func(*Actor)
+	// OnAlive, if set, is called each time an actor's constructor returns
+	// and the actor is ALIVE, outside any actor's lock.
+	OnAlive func(*Actor)
 	// Tel traces and measures the node's calls; nil records nothing.
 	Tel *telemetry.Telemetry
 

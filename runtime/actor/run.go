@@ -1,0 +1,240 @@
+package actor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"connectrpc.com/connect"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/transport"
+)
+
+// RunNode runs this binary as a node of a cluster, hosting the actor
+// classes registered through opts (WithClasses), until ctx ends or the
+// process gets SIGTERM or SIGINT. args are the command line after the
+// program name:
+//
+//	start --head [--port N] [--host H] [--advertise-host H] [--state-dir DIR] [--heartbeat-interval D] [--heartbeat-timeout D] [node flags]
+//	start --address HOST:PORT [--token T] [--port N] [--host H] [--advertise-host H] [node flags]
+//
+// node flags: --num-cpus F, --num-gpus F, --memory BYTES, --resources JSON
+// ({"writer_node": 1}), --labels k=v,..., --node-id ID.
+//
+// A head is the cluster's control plane and a node too. At first start it
+// writes a random cluster token to "token" in its state directory (default
+// $HOME/.troupe/head), readable only by its user; every request to the head
+// and to nodes must carry it. Joining nodes get it from --token or
+// TROUPE_TOKEN. Nodes listen on 127.0.0.1 unless --host says otherwise;
+// --port 0 (the default) picks a free port. Once serving, RunNode prints
+// one line on stdout:
+//
+//	troupe node listening address=127.0.0.1:40123 node_id=5f0c... head=true
+func RunNode(ctx context.Context, args []string, opts ...Option) error {
+	return runNode(ctx, args, os.Stdout, opts...)
+}
+
+type nodeFlags struct {
+	head              bool
+	address           string
+	host              string
+	advertise         string
+	port              int
+	stateDir          string
+	token             string
+	nodeID            string
+	numCPUs, numGPUs  float64
+	memory            uint64
+	resources, labels string
+	heartbeat         time.Duration
+	heartbeatTimeout  time.Duration
+}
+
+func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
+	if len(args) > 0 && args[0] == "start" {
+		args = args[1:]
+	}
+	var f nodeFlags
+	fs := flag.NewFlagSet("start", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&f.head, "head", false, "run the head (control plane) and a node")
+	fs.StringVar(&f.address, "address", "", "the head's HOST:PORT, to join a cluster")
+	fs.StringVar(&f.host, "host", "127.0.0.1", "the address to listen on")
+	fs.StringVar(&f.advertise, "advertise-host", "", "the host others reach this node at (default: --host)")
+	fs.IntVar(&f.port, "port", 0, "the port to listen on; 0 picks a free one")
+	fs.StringVar(&f.stateDir, "state-dir", "", "the head's state directory (default $HOME/.troupe/head)")
+	fs.StringVar(&f.token, "token", "", "the cluster token (default $TROUPE_TOKEN)")
+	fs.StringVar(&f.nodeID, "node-id", "", "the node's id (default random)")
+	fs.Float64Var(&f.numCPUs, "num-cpus", -1, "logical CPUs (default: the cores)")
+	fs.Float64Var(&f.numGPUs, "num-gpus", -1, "logical GPUs (default: detected)")
+	fs.Uint64Var(&f.memory, "memory", 0, "logical memory in bytes (default: physical)")
+	fs.StringVar(&f.resources, "resources", "", `custom resources as JSON, {"writer_node": 1}`)
+	fs.StringVar(&f.labels, "labels", "", "labels as k=v,k=v")
+	fs.DurationVar(&f.heartbeat, "heartbeat-interval", time.Second, "head: how often nodes and drivers heartbeat")
+	fs.DurationVar(&f.heartbeatTimeout, "heartbeat-timeout", 10*time.Second, "head: silence after which a node or driver is dead")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: %v", err)
+	}
+	if f.head == (f.address != "") {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give exactly one of --head and --address HOST:PORT")
+	}
+	var opts []Option
+	if f.numCPUs >= 0 {
+		opts = append(opts, WithNumCPUs(f.numCPUs))
+	}
+	if f.numGPUs >= 0 {
+		opts = append(opts, WithNumGPUs(f.numGPUs))
+	}
+	if f.memory > 0 {
+		opts = append(opts, WithMemory(f.memory))
+	}
+	if f.resources != "" {
+		var r map[string]float64
+		if err := json.Unmarshal([]byte(f.resources), &r); err != nil {
+			return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --resources: %v", err)
+		}
+		opts = append(opts, WithResources(r))
+	}
+	if f.labels != "" {
+		l := map[string]string{}
+		for _, kv := range strings.Split(f.labels, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --labels: %q is not k=v", kv)
+			}
+			l[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		opts = append(opts, WithLabels(l))
+	}
+	if f.nodeID != "" {
+		opts = append(opts, WithNodeID(f.nodeID))
+	}
+	if f.token != "" {
+		opts = append(opts, WithToken(f.token))
+	}
+	return &f, opts, nil
+}
+
+func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) error {
+	f, flagOpts, err := parseNodeFlags(args)
+	if err != nil {
+		return err
+	}
+	cfg := newConfig(append(opts, flagOpts...))
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	lis, err := net.Listen("tcp", net.JoinHostPort(f.host, strconv.Itoa(f.port)))
+	if err != nil {
+		return err
+	}
+	addr := lis.Addr().String()
+	if f.advertise != "" {
+		_, port, _ := net.SplitHostPort(addr)
+		addr = net.JoinHostPort(f.advertise, port)
+	} else if ip := net.ParseIP(f.host); ip != nil && ip.IsUnspecified() {
+		_ = lis.Close()
+		return errs.Newf(errs.ErrInvalidOption, "start: --host %s listens on every interface: give --advertise-host, the host others reach this node at", f.host)
+	}
+	headAddr, token := f.address, cfg.cluster.token
+	if token == "" {
+		token = os.Getenv(TokenEnv)
+	}
+	var head *cluster.Head
+	if f.head {
+		headAddr = addr
+		dir := f.stateDir
+		if dir == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				_ = lis.Close()
+				return fmt.Errorf("start: no --state-dir and no home directory: %w", err)
+			}
+			dir = filepath.Join(home, ".troupe", "head")
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			_ = lis.Close()
+			return err
+		}
+		if token, err = cluster.LoadOrCreateToken(dir); err != nil {
+			_ = lis.Close()
+			return err
+		}
+		head, err = cluster.NewHead(cluster.HeadConfig{
+			StateDir: dir, Log: cfg.log, HTTPClient: cluster.AuthClient(transport.NewH2CClient(), token),
+			HeartbeatInterval: f.heartbeat, HeartbeatTimeout: f.heartbeatTimeout,
+			NewID: func() string { return newID(12) },
+		})
+		if err != nil {
+			_ = lis.Close()
+			return err
+		}
+		defer head.Close()
+	} else if token == "" {
+		_ = lis.Close()
+		return errs.Newf(errs.ErrInvalidOption, "start: no cluster token: pass --token or set %s (the head wrote it to <state dir>/token)", TokenEnv)
+	}
+
+	s, total, err := newSystem(ctx, &cfg)
+	if err != nil {
+		_ = lis.Close()
+		return err
+	}
+	s.job = "" // a node is not a job: actors spawned here belong to their owner's job
+	client := cluster.NewClient(headAddr, token, cfg.log)
+	s.cluster = &clusterState{client: client}
+	agent := cluster.NewAgent(s.node, &actorv1.NodeInfo{NodeId: s.node.ID, Address: addr, Total: total.Float(),
+		Labels: cfg.labels, IsHead: f.head}, client.Head, f.heartbeat, cfg.log)
+
+	mux := http.NewServeMux()
+	interceptors := connect.WithInterceptors(cluster.ServerErrors())
+	if head != nil {
+		mux.Handle(actorv1connect.NewHeadServiceHandler(head, interceptors))
+	}
+	mux.Handle(actorv1connect.NewNodeServiceHandler(agent, interceptors))
+	mux.Handle(transport.NewHandler(agent, transport.WithLogger(cfg.log)))
+	srv := transport.NewH2CServer(cluster.RequireToken(token, mux))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+
+	// Shutdown ends the actors gracefully, tells the head (which restarts
+	// them elsewhere if they may), then closes the server and its streams.
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		err := s.Shutdown(sctx)
+		agent.Stop()
+		_ = srv.Close()
+		return err
+	}
+	if err := agent.Start(ctx); err != nil {
+		_ = shutdown()
+		return err
+	}
+	fmt.Fprintf(out, "troupe node listening address=%s node_id=%s head=%t\n", addr, s.node.ID, f.head)
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		if !errors.Is(err, http.ErrServerClosed) {
+			_ = shutdown()
+			return err
+		}
+	}
+	return shutdown()
+}

@@ -1,0 +1,254 @@
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+	"github.com/troupehq/troupe/runtime/internal/transport"
+)
+
+// Agent is a node's side of the cluster: it creates and kills the actors
+// the head places on the node (actor.v1.NodeService), runs the calls that
+// arrive on the node's streams, and heartbeats to the head with the states
+// of its actors.
+type Agent struct {
+	actorv1connect.UnimplementedNodeServiceHandler
+	node *node.Node
+	info *actorv1.NodeInfo
+	head actorv1connect.HeadServiceClient
+	log  *slog.Logger
+
+	interval time.Duration
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	reports  sync.WaitGroup
+}
+
+// NewAgent returns the agent of n, described to the head by info (its id
+// and address included). It reports n's actors' deaths as they happen.
+func NewAgent(n *node.Node, info *actorv1.NodeInfo, head actorv1connect.HeadServiceClient, interval time.Duration, log *slog.Logger) *Agent {
+	a := &Agent{node: n, info: info, head: head, log: log, interval: interval}
+	a.info.Classes = n.Classes()
+	a.info.Pid = int64(os.Getpid())
+	prev := n.OnDead
+	n.OnDead = func(act *node.Actor) {
+		if prev != nil {
+			prev(act)
+		}
+		a.report(act)
+	}
+	n.OnAlive = a.report
+	return a
+}
+
+// Start registers the node with the head (retrying until ctx ends) and
+// heartbeats until Stop.
+func (a *Agent) Start(ctx context.Context) error {
+	for {
+		err := a.register(ctx)
+		if err == nil {
+			break
+		}
+		a.log.Warn("registering with the head failed; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(a.interval):
+		}
+	}
+	hctx, cancel := context.WithCancel(context.Background())
+	a.stop = cancel
+	a.wg.Add(1)
+	go a.heartbeat(hctx)
+	return nil
+}
+
+// Stop ends the heartbeats and waits for the reports under way.
+func (a *Agent) Stop() {
+	if a.stop != nil {
+		a.stop()
+	}
+	a.wg.Wait()
+	a.reports.Wait()
+}
+
+func (a *Agent) register(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := a.head.RegisterNode(ctx, connect.NewRequest(&actorv1.RegisterNodeRequest{Node: a.info, Actors: a.hosted()}))
+	if err != nil {
+		return err
+	}
+	if ms := res.Msg.GetHeartbeatIntervalMs(); ms > 0 && a.stop == nil {
+		a.interval = time.Duration(ms) * time.Millisecond
+	}
+	for _, id := range res.Msg.GetStaleActorIds() {
+		if act, ok := a.node.Actor(id); ok {
+			a.log.Warn("stopping an actor the head moved elsewhere while this node was out of touch", "actor_id", id)
+			act.Kill(errs.Cause{Kind: errs.CauseNodeLost, Message: "the head declared this node lost"}, false, false)
+		}
+	}
+	return nil
+}
+
+func (a *Agent) heartbeat(ctx context.Context) {
+	defer a.wg.Done()
+	t := time.NewTicker(a.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, max(a.interval*5, time.Second))
+		res, err := a.head.Heartbeat(rctx, connect.NewRequest(&actorv1.HeartbeatRequest{NodeId: a.info.GetNodeId(), Actors: a.hosted()}))
+		cancel()
+		switch {
+		case err != nil:
+			a.log.Debug("heartbeat to the head failed", "error", err)
+		case res.Msg.GetReregister():
+			if err := a.register(ctx); err != nil {
+				a.log.Debug("registering again with the head failed", "error", err)
+			}
+		}
+	}
+}
+
+// hosted is the snapshot of the node's actors the head gets.
+func (a *Agent) hosted() []*actorv1.HostedActor {
+	actors := a.node.Actors()
+	out := make([]*actorv1.HostedActor, 0, len(actors))
+	for _, act := range actors {
+		out = append(out, hostedOf(act))
+	}
+	return out
+}
+
+func hostedOf(act *node.Actor) *actorv1.HostedActor {
+	in := act.Info()
+	ha := &actorv1.HostedActor{ActorId: in.ID, State: StateToProto(in.State), Restarts: int32(in.Restarts)}
+	if in.State == node.Dead {
+		ha.DeathCause = CauseToProto(in.Cause)
+	}
+	return ha
+}
+
+// report tells the head at once that an actor became ALIVE or DEAD; the
+// next heartbeat repeats it if this fails.
+func (a *Agent) report(act *node.Actor) {
+	ha := hostedOf(act)
+	a.reports.Add(1)
+	go func() {
+		defer a.reports.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := a.head.ReportActor(ctx, connect.NewRequest(&actorv1.ReportActorRequest{NodeId: a.info.GetNodeId(), Actor: ha}))
+		if err != nil {
+			a.log.Debug("reporting an actor's state failed", "actor_id", ha.GetActorId(), "error", err)
+		}
+	}()
+}
+
+// CreateActor creates and starts an actor the head placed on this node.
+func (a *Agent) CreateActor(ctx context.Context, req *connect.Request[actorv1.CreateActorRequest]) (*connect.Response[actorv1.CreateActorResponse], error) {
+	in := req.Msg.GetActor()
+	if old, ok := a.node.Actor(in.GetActorId()); ok && old.State() != node.Dead {
+		return connect.NewResponse(&actorv1.CreateActorResponse{}), nil // a repeated request
+	}
+	class, ok := a.node.Class(in.GetClass())
+	if !ok {
+		return nil, errs.Newf(errs.ErrUnknownClass, "actor class %s is not registered on node %s", in.GetClass(), a.node.ID)
+	}
+	spec, err := SpecFromProto(in.GetSpec())
+	if err != nil {
+		return nil, err
+	}
+	init := class.NewInit()
+	if err := proto.Unmarshal(req.Msg.GetInit(), init); err != nil {
+		return nil, errs.Newf(errs.ErrInvalidOption, "actor %s: decoding its init: %v", in.GetActorId(), err)
+	}
+	act, err := a.node.NewActor(ctx, in.GetActorId(), class, spec, init, in.GetJobId(), nil)
+	if err != nil {
+		return nil, err
+	}
+	act.SetRestarts(int(in.GetRestarts()))
+	a.node.Place(act)
+	return connect.NewResponse(&actorv1.CreateActorResponse{}), nil
+}
+
+// KillActor kills an actor hosted here.
+func (a *Agent) KillActor(_ context.Context, req *connect.Request[actorv1.NodeServiceKillActorRequest]) (*connect.Response[actorv1.NodeServiceKillActorResponse], error) {
+	act, ok := a.node.Actor(req.Msg.GetActorId())
+	if !ok {
+		return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s on node %s", req.Msg.GetActorId(), a.node.ID)
+	}
+	act.Kill(CauseFromProto(req.Msg.GetCause()), req.Msg.GetRestart(), false)
+	return connect.NewResponse(&actorv1.NodeServiceKillActorResponse{}), nil
+}
+
+// Dispatch runs a call that arrived on one of the node's streams: it
+// decodes the request by the procedure of the target actor's class and
+// submits it to the actor's mailbox.
+func (a *Agent) Dispatch(ctx context.Context, env *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
+	act, ok := a.node.Actor(env.GetActorId())
+	if !ok || act.State() == node.Dead && act.Info().Cause.Kind == errs.CauseNodeLost {
+		// Never here, or stopped because the head moved it elsewhere (or
+		// this node shuts down): the caller asks the head again.
+		done(errorResult(notOnNodeError(env.GetActorId(), a.node.ID)))
+		return
+	}
+	m, ok := act.Class.Method(env.GetProcedure())
+	if !ok {
+		done(errorResult(errs.Newf(errs.ErrUnknownMethod, "%s is not a method of %s", env.GetProcedure(), act.Class.Name)))
+		return
+	}
+	req := m.NewRequest()
+	if err := proto.Unmarshal(env.GetRequest(), req); err != nil {
+		done(errorResult(connect.NewError(connect.CodeInvalidArgument, err)))
+		return
+	}
+	if md := env.GetMetadata(); len(md) > 0 {
+		ctx = a.node.Tel.Extract(ctx, md) // the caller's trace continues here
+	}
+	c := new(node.Call)
+	c.Init(ctx, m, req)
+	act.Submit(c)
+	select {
+	case <-c.Done():
+		done(result(c))
+		return
+	default:
+	}
+	go func() {
+		<-c.Done()
+		done(result(c))
+	}()
+}
+
+func result(c *node.Call) *actorv1.ResultEnvelope {
+	resp, err := c.Result()
+	if err != nil {
+		return errorResult(err)
+	}
+	b, err := proto.Marshal(resp)
+	if err != nil {
+		return errorResult(connect.NewError(connect.CodeInternal, err))
+	}
+	return &actorv1.ResultEnvelope{Response: b}
+}
+
+func errorResult(err error) *actorv1.ResultEnvelope {
+	code, msg, details := transport.ErrorToEnvelope(ToWire(err))
+	return &actorv1.ResultEnvelope{Code: code, Message: msg, Details: details}
+}

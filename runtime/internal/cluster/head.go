@@ -1,0 +1,425 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
+	"github.com/troupehq/troupe/runtime/internal/control"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+	"github.com/troupehq/troupe/runtime/internal/resources"
+)
+
+// HeadConfig configures a Head.
+type HeadConfig struct {
+	// StateDir holds the head's store and token.
+	StateDir string
+	// Log receives the head's warnings.
+	Log *slog.Logger
+	// HTTPClient reaches the nodes; it must carry the cluster token.
+	HTTPClient *http.Client
+	// HeartbeatInterval is how often nodes and drivers heartbeat.
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout is how long without heartbeats a node or a job is
+	// declared dead.
+	HeartbeatTimeout time.Duration
+	// NewID returns a fresh actor or job id.
+	NewID func() string
+}
+
+// Head is the control plane of a cluster, served as actor.v1.HeadService.
+type Head struct {
+	actorv1connect.UnimplementedHeadServiceHandler
+	cfg   HeadConfig
+	st    *store
+	stop  context.CancelFunc
+	done  chan struct{}
+	calls sync.WaitGroup // requests to nodes in flight
+
+	mu      sync.Mutex
+	nodes   map[string]*headNode
+	actors  map[string]*headActor
+	order   []*headActor // creation order
+	names   map[nameKey]*headActor
+	jobs    map[string]*headJob
+	clients map[string]actorv1connect.NodeServiceClient
+	next    int // round robin for SPREAD
+	seq     uint64
+}
+
+type nameKey struct{ namespace, name string }
+
+type headNode struct {
+	info     *actorv1.NodeInfo
+	total    resources.Set
+	avail    resources.Set
+	lastSeen time.Time
+}
+
+func (n *headNode) alive() bool { return n.info.GetState() == actorv1.NodeState_NODE_STATE_ALIVE }
+
+type headActor struct {
+	rec  *actorv1.ActorRecord
+	spec node.Spec
+	// creating is set while the head asks a node to create the actor.
+	creating bool
+}
+
+func (a *headActor) info() *actorv1.ActorInfo { return a.rec.GetInfo() }
+func (a *headActor) dead() bool               { return a.info().GetState() == actorv1.ActorState_ACTOR_STATE_DEAD }
+
+type headJob struct {
+	info     *actorv1.JobInfo
+	lastSeen time.Time
+}
+
+// NewHead opens (or recovers) the head's state in cfg.StateDir and starts
+// its failure detector. Close stops it.
+func NewHead(cfg HeadConfig) (*Head, error) {
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = time.Second
+	}
+	if cfg.HeartbeatTimeout <= 0 {
+		cfg.HeartbeatTimeout = 10 * cfg.HeartbeatInterval
+	}
+	st, err := openStore(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	h := &Head{cfg: cfg, st: st, done: make(chan struct{}),
+		nodes: map[string]*headNode{}, actors: map[string]*headActor{}, names: map[nameKey]*headActor{},
+		jobs: map[string]*headJob{}, clients: map[string]actorv1connect.NodeServiceClient{}}
+	if err := h.recover(); err != nil {
+		_ = st.close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.stop = cancel
+	go h.watch(ctx)
+	return h, nil
+}
+
+// recover loads the stored tables. Nodes and jobs get a fresh grace period:
+// those that do not heartbeat again in time are declared dead.
+func (h *Head) recover() error {
+	w, err := h.st.load()
+	if err != nil {
+		return fmt.Errorf("recover head state: %w", err)
+	}
+	now := time.Now()
+	for _, ni := range w.nodes {
+		total, _ := resources.FromFloat(ni.GetTotal())
+		h.nodes[ni.GetNodeId()] = &headNode{info: ni, total: total, avail: total.Clone(), lastSeen: now}
+	}
+	sort.SliceStable(w.actors, func(i, j int) bool {
+		return w.actors[i].GetInfo().GetCreatedUnixNano() < w.actors[j].GetInfo().GetCreatedUnixNano()
+	})
+	for _, rec := range w.actors {
+		spec, err := SpecFromProto(rec.GetInfo().GetSpec())
+		if err != nil {
+			h.cfg.Log.Warn("head state: skipping an actor with an invalid spec", "actor_id", rec.GetInfo().GetActorId(), "error", err)
+			continue
+		}
+		a := &headActor{rec: rec, spec: spec}
+		h.actors[rec.GetInfo().GetActorId()] = a
+		h.order = append(h.order, a)
+		if a.dead() {
+			continue
+		}
+		if n := h.nodes[rec.GetInfo().GetNodeId()]; n != nil {
+			n.avail.Sub(spec.Resources)
+		}
+		if spec.Name != "" {
+			h.names[nameKey{spec.Namespace, spec.Name}] = a
+		}
+	}
+	for _, j := range w.jobs {
+		h.jobs[j.GetJobId()] = &headJob{info: j, lastSeen: now}
+	}
+	if len(w.actors) > 0 || len(w.nodes) > 0 {
+		h.cfg.Log.Info("head state recovered", "nodes", len(w.nodes), "actors", len(w.actors), "jobs", len(w.jobs))
+	}
+	return nil
+}
+
+// Close stops the head's failure detector and closes its store.
+func (h *Head) Close() error {
+	h.stop()
+	<-h.done
+	h.calls.Wait()
+	return h.st.close()
+}
+
+// watch declares nodes and jobs whose heartbeats stopped dead, and retries
+// placing pending actors.
+func (h *Head) watch(ctx context.Context) {
+	defer close(h.done)
+	tick := time.NewTicker(max(h.cfg.HeartbeatTimeout/5, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		h.mu.Lock()
+		var w write
+		var todo []func()
+		now := time.Now()
+		for _, n := range h.nodes {
+			if n.alive() && now.Sub(n.lastSeen) > h.cfg.HeartbeatTimeout {
+				h.cfg.Log.Warn("node lost: no heartbeat", "node_id", n.info.GetNodeId(), "address", n.info.GetAddress())
+				todo = append(todo, h.nodeLostLocked(n, &w, fmt.Sprintf("node %s stopped heartbeating", n.info.GetNodeId()))...)
+			}
+		}
+		for _, j := range h.jobs {
+			if j.info.GetState() == actorv1.JobState_JOB_STATE_RUNNING && now.Sub(j.lastSeen) > h.cfg.HeartbeatTimeout {
+				h.cfg.Log.Warn("job lost: its driver stopped heartbeating", "job_id", j.info.GetJobId())
+				todo = append(todo, h.endJobLocked(j, &w)...)
+			}
+		}
+		todo = append(todo, h.placePendingLocked(&w)...)
+		h.persistLocked(&w)
+		h.mu.Unlock()
+		h.run(todo)
+	}
+}
+
+// run performs requests to nodes decided under the lock.
+func (h *Head) run(todo []func()) {
+	for _, f := range todo {
+		h.calls.Add(1)
+		go func() {
+			defer h.calls.Done()
+			f()
+		}()
+	}
+}
+
+func (h *Head) persistLocked(w *write) {
+	if err := h.st.put(w); err != nil {
+		h.cfg.Log.Error("head state: write failed", "error", err)
+	}
+}
+
+func (h *Head) client(addr string) actorv1connect.NodeServiceClient {
+	c, ok := h.clients[addr]
+	if !ok {
+		c = actorv1connect.NewNodeServiceClient(h.cfg.HTTPClient, "http://"+addr)
+		h.clients[addr] = c
+	}
+	return c
+}
+
+// nodeLostLocked declares n dead: its actors restart elsewhere when they
+// have restarts left and die otherwise.
+func (h *Head) nodeLostLocked(n *headNode, w *write, why string) []func() {
+	n.info.State = actorv1.NodeState_NODE_STATE_DEAD
+	n.info.Available = nil
+	n.avail = n.total.Clone()
+	w.nodes = append(w.nodes, n.info)
+	var todo []func()
+	for _, a := range h.order {
+		if a.dead() || a.info().GetNodeId() != n.info.GetNodeId() {
+			continue
+		}
+		todo = append(todo, h.lostLocked(a, w, errs.Cause{Kind: errs.CauseNodeLost, Message: why})...)
+	}
+	return todo
+}
+
+// lostLocked handles an actor whose process is gone: restart on another
+// node if it may, else death.
+func (h *Head) lostLocked(a *headActor, w *write, cause errs.Cause) []func() {
+	in := a.info()
+	in.NodeId, in.NodeAddress, in.Pid = "", "", 0
+	if a.spec.MaxRestarts == -1 || int(in.GetRestarts()) < a.spec.MaxRestarts {
+		in.Restarts++
+		in.State = actorv1.ActorState_ACTOR_STATE_RESTARTING
+		in.PendingReason = "restarting after " + cause.String()
+		w.actors = append(w.actors, a.rec)
+		return nil
+	}
+	return h.deadLocked(a, w, cause)
+}
+
+// deadLocked records an actor's death: its name and resources are free,
+// the actors it owns die.
+func (h *Head) deadLocked(a *headActor, w *write, cause errs.Cause) []func() {
+	in := a.info()
+	if a.dead() {
+		return nil
+	}
+	if n := h.nodes[in.GetNodeId()]; n != nil && n.alive() {
+		n.avail.Add(a.spec.Resources)
+	}
+	in.State = actorv1.ActorState_ACTOR_STATE_DEAD
+	in.DeathCause = CauseToProto(cause)
+	in.PendingReason = ""
+	w.actors = append(w.actors, a.rec)
+	key := nameKey{a.spec.Namespace, a.spec.Name}
+	if a.spec.Name != "" && h.names[key] == a {
+		delete(h.names, key)
+	}
+	var todo []func()
+	for _, c := range h.order {
+		if !c.dead() && !c.spec.Detached && c.info().GetOwnerActorId() == in.GetActorId() {
+			todo = append(todo, h.killLocked(c, w, errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("owner actor %s died", in.GetActorId())})...)
+		}
+	}
+	return todo
+}
+
+// killLocked kills a for good with cause: recorded dead at once, and its
+// node told to stop it.
+func (h *Head) killLocked(a *headActor, w *write, cause errs.Cause) []func() {
+	in := a.info()
+	addr, id := in.GetNodeAddress(), in.GetActorId()
+	todo := h.deadLocked(a, w, cause)
+	if addr != "" {
+		c := h.client(addr)
+		todo = append(todo, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := c.KillActor(ctx, connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Cause: CauseToProto(cause)}))
+			if err != nil {
+				h.cfg.Log.Debug("kill on node failed", "actor_id", id, "address", addr, "error", err)
+			}
+		})
+	}
+	return todo
+}
+
+// endJobLocked ends a job: its actors that are not detached die.
+func (h *Head) endJobLocked(j *headJob, w *write) []func() {
+	if j.info.GetState() == actorv1.JobState_JOB_STATE_ENDED {
+		return nil
+	}
+	j.info.State = actorv1.JobState_JOB_STATE_ENDED
+	w.jobs = append(w.jobs, j.info)
+	var todo []func()
+	for _, a := range h.order {
+		if !a.dead() && !a.spec.Detached && a.info().GetJobId() == j.info.GetJobId() {
+			todo = append(todo, h.killLocked(a, w, errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("job %s ended", j.info.GetJobId())})...)
+		}
+	}
+	return todo
+}
+
+// placePendingLocked places every waiting actor that fits now.
+func (h *Head) placePendingLocked(w *write) []func() {
+	var todo []func()
+	for _, a := range h.order {
+		in := a.info()
+		if a.dead() || a.creating || in.GetNodeId() != "" {
+			continue
+		}
+		host, reason, feasible := h.chooseLocked(in.GetClass(), &a.spec)
+		if host == nil {
+			if !feasible && a.spec.NodeAffinity != "" && !a.spec.AffinitySoft {
+				reason = "unschedulable: " + reason
+			}
+			if in.GetPendingReason() != reason {
+				in.PendingReason = reason
+				w.actors = append(w.actors, a.rec)
+			}
+			continue
+		}
+		todo = append(todo, h.assignLocked(a, host, w, nil))
+	}
+	return todo
+}
+
+// assignLocked reserves host's resources for a and returns the request
+// that creates it there. done, if set, is called with the outcome.
+func (h *Head) assignLocked(a *headActor, host *headNode, w *write, done chan<- error) func() {
+	in := a.info()
+	host.avail.Sub(a.spec.Resources)
+	in.NodeId, in.NodeAddress, in.Pid = host.info.GetNodeId(), host.info.GetAddress(), host.info.GetPid()
+	in.PendingReason = ""
+	a.creating = true
+	w.actors = append(w.actors, a.rec)
+	req := &actorv1.CreateActorRequest{Actor: proto.Clone(in).(*actorv1.ActorInfo), Init: a.rec.GetInit()}
+	c := h.client(host.info.GetAddress())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := c.CreateActor(ctx, connect.NewRequest(req))
+		h.mu.Lock()
+		a.creating = false
+		var w write
+		if err != nil && !a.dead() && a.info().GetNodeId() == req.GetActor().GetNodeId() {
+			h.cfg.Log.Warn("creating an actor on its node failed; it waits for another placement",
+				"actor_id", in.GetActorId(), "node_id", req.GetActor().GetNodeId(), "error", err)
+			if n := h.nodes[req.GetActor().GetNodeId()]; n != nil && n.alive() {
+				n.avail.Add(a.spec.Resources)
+			}
+			in.NodeId, in.NodeAddress, in.Pid = "", "", 0
+			in.PendingReason = fmt.Sprintf("creation on node %s failed: %v", req.GetActor().GetNodeId(), err)
+			w.actors = append(w.actors, a.rec)
+		}
+		h.persistLocked(&w)
+		h.mu.Unlock()
+		if done != nil {
+			done <- err
+		}
+	}
+}
+
+// chooseLocked picks a live node for an actor of class with spec, by the
+// placement rules the embedded node uses too (control.Choose). With none,
+// it says why, and whether a live node could ever fit (feasible).
+func (h *Head) chooseLocked(class string, spec *node.Spec) (host *headNode, reason string, feasible bool) {
+	load := map[string]int{}
+	for _, a := range h.order {
+		if !a.dead() {
+			load[a.info().GetNodeId()]++
+		}
+	}
+	var live []*headNode
+	for _, n := range h.nodes {
+		if n.alive() {
+			live = append(live, n)
+		}
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].info.GetNodeId() < live[j].info.GetNodeId() })
+	cands := make([]control.Candidate, len(live))
+	for i, n := range live {
+		id := n.info.GetNodeId()
+		cands[i] = control.Candidate{ID: id, Hosts: hostsClass(n.info, class), Labels: n.info.GetLabels(),
+			Total: n.total, Avail: n.avail, Load: load[id]}
+	}
+	i, reason, feasible := control.Choose(cands, class, spec, &h.next)
+	if i < 0 {
+		return nil, reason, feasible
+	}
+	return live[i], "", true
+}
+
+func hostsClass(n *actorv1.NodeInfo, class string) bool {
+	for _, c := range n.GetClasses() {
+		if c == class {
+			return true
+		}
+	}
+	return false
+}
+
+// infoLocked returns a copy of a's info with its node's current address.
+func (h *Head) infoLocked(a *headActor) *actorv1.ActorInfo {
+	in := proto.Clone(a.info()).(*actorv1.ActorInfo)
+	if a.creating && in.GetState() == actorv1.ActorState_ACTOR_STATE_PENDING_CREATION {
+		in.PendingReason = "being created on node " + in.GetNodeId()
+	}
+	return in
+}

@@ -1,0 +1,159 @@
+package durable
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// SQLite is the embedded Store: one file on the node.
+type SQLite struct {
+	db   *sql.DB
+	path string
+}
+
+// FileName is the name of the SQLite file OpenDir keeps in its directory.
+const FileName = "troupe-state.db"
+
+// OpenDir opens (creating if needed) the store file FileName in dir.
+func OpenDir(dir string) (*SQLite, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("durable: state directory: %w", err)
+	}
+	return OpenSQLite(filepath.Join(dir, FileName))
+}
+
+// OpenSQLite opens (creating if needed) the SQLite store at path. The file
+// is in WAL mode with synchronous=FULL: a commit that returned is on disk,
+// through a process kill and a power loss. Other handles and processes may
+// open the same file; writers wait for each other up to 10 s.
+func OpenSQLite(path string) (*SQLite, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("durable: open %s: %w", path, err)
+	}
+	s := &SQLite{db: db, path: path}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("durable: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Path returns the file's path.
+func (s *SQLite) Path() string { return s.path }
+
+func (s *SQLite) init() error {
+	_, err := s.db.Exec(`
+CREATE TABLE IF NOT EXISTS troupe_state (
+  class   TEXT NOT NULL,
+  id      TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  state   BLOB NOT NULL,
+  PRIMARY KEY (class, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS troupe_results (
+  class  TEXT NOT NULL,
+  id     TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  seq    INTEGER NOT NULL,
+  result BLOB NOT NULL,
+  PRIMARY KEY (class, id, caller, seq)
+) WITHOUT ROWID;`)
+	return err
+}
+
+// Load implements Store.
+func (s *SQLite) Load(ctx context.Context, class, id string) ([]byte, int64, error) {
+	var state []byte
+	var version int64
+	err := s.db.QueryRowContext(ctx, `SELECT state, version FROM troupe_state WHERE class = ? AND id = ?`, class, id).Scan(&state, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("durable: load %s/%s: %w", class, id, err)
+	}
+	return nonNil(state), version, nil
+}
+
+// Commit implements Store.
+func (s *SQLite) Commit(ctx context.Context, c Commit) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("durable: commit %s/%s: %w", c.Class, c.ID, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var res sql.Result
+	if c.Expected == 0 {
+		res, err = tx.ExecContext(ctx, `INSERT INTO troupe_state (class, id, version, state) VALUES (?, ?, 1, ?) ON CONFLICT DO NOTHING`,
+			c.Class, c.ID, nonNil(c.State))
+	} else {
+		res, err = tx.ExecContext(ctx, `UPDATE troupe_state SET version = version + 1, state = ? WHERE class = ? AND id = ? AND version = ?`,
+			nonNil(c.State), c.Class, c.ID, c.Expected)
+	}
+	if err != nil {
+		return fmt.Errorf("durable: commit %s/%s: %w", c.Class, c.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrConflict
+	}
+	if c.Caller != "" {
+		res, err = tx.ExecContext(ctx, `INSERT INTO troupe_results (class, id, caller, seq, result) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			c.Class, c.ID, c.Caller, int64(c.Seq), nonNil(c.Result))
+		if err != nil {
+			return fmt.Errorf("durable: commit %s/%s: %w", c.Class, c.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return ErrConflict
+		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM troupe_results WHERE class = ? AND id = ? AND caller = ? AND seq <= ?`,
+			c.Class, c.ID, c.Caller, c.trimBelow()); err != nil {
+			return fmt.Errorf("durable: commit %s/%s: %w", c.Class, c.ID, err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("durable: commit %s/%s: %w", c.Class, c.ID, err)
+	}
+	return nil
+}
+
+// LookupResult implements Store.
+func (s *SQLite) LookupResult(ctx context.Context, class, id, caller string, seq uint64) ([]byte, bool, error) {
+	var result []byte
+	err := s.db.QueryRowContext(ctx, `SELECT result FROM troupe_results WHERE class = ? AND id = ? AND caller = ? AND seq = ?`,
+		class, id, caller, int64(seq)).Scan(&result)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("durable: lookup %s/%s: %w", class, id, err)
+	}
+	return result, true, nil
+}
+
+// Close implements Store.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+// nonNil keeps an empty message from being stored as NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
