@@ -105,6 +105,18 @@ var want = map[string]struct {
 			"a second process reads my_counter = 60",
 		},
 	},
+	"cluster": {lines: []string{
+		"cluster: head node-a, nodes node-b and node-c",
+		"Generator -> node-a",
+		"Processor -> node-b",
+		"Writer    -> node-c",
+		"pipeline: generated [1 2 3], processed [10 20 30], written 3 with sum 60",
+		`first driver: journal "journal" in namespace pipeline, detached; shutting down`,
+		`second driver: found journal "pipeline runs" in namespace pipeline: ["wrote 3 numbers, sum 60"]`,
+		"second driver: no journal in namespace other: names are per namespace",
+		"second driver: killed the journal",
+		"stopped 3 node processes",
+	}},
 	"tracing": {lines: []string{
 		"results: worker-0:ALPHA worker-1:BETA worker-2:GAMMA",
 		"9 spans in the trace:",

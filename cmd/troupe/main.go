@@ -33,6 +33,11 @@ type command struct {
 // Adding a command is a line here and a file of its own.
 var commands = []command{
 	{"microbenchmark", "measure actor calls against their baselines, the rows of Ray's microbenchmark", runMicrobenchmark},
+	{"list", "list a cluster's actors, nodes or jobs", runList},
+	{"get", "show one actor of a cluster in detail", runGet},
+	{"summary", "count a cluster's actors by class and state", runSummary},
+	{"status", "show a cluster's nodes, their resources and the actors waiting for one", runStatus},
+	{"kill", "kill an actor of a cluster by id or name", runKill},
 }
 
 // A usageError is an error in how troupe was called; troupe exits with 2.

@@ -2,9 +2,8 @@ package actor
 
 import (
 	"context"
-
+	"crypto/tls"
 	"os"
-
 	"time"
 
 	"connectrpc.com/connect"
@@ -21,7 +20,39 @@ import (
 const TokenEnv = "TROUPE_TOKEN"
 
 type clusterConfig struct {
-	token string
+	token  string
+	tls    *tls.Config
+	caFile string
+}
+
+// WithTLS makes Connect (and RunNode's requests to the head and other
+// nodes) speak HTTP/2 over TLS, trusting the certificate authorities in the
+// PEM file caFile. Default: cleartext HTTP/2, unless WithTLSConfig.
+func WithTLS(caFile string) Option {
+	return optionFunc(func(c *config) { c.cluster.caFile = caFile })
+}
+
+// WithTLSConfig makes Connect (and RunNode's requests to the head and
+// other nodes) speak HTTP/2 over TLS with conf. It wins over WithTLS.
+// Default: cleartext HTTP/2.
+func WithTLSConfig(conf *tls.Config) Option {
+	return optionFunc(func(c *config) { c.cluster.tls = conf })
+}
+
+// clientTLS is the TLS configuration of the system's requests to the
+// cluster, nil for cleartext.
+func (c *clusterConfig) clientTLS() (*tls.Config, error) {
+	if c.tls != nil {
+		return c.tls, nil
+	}
+	if c.caFile != "" {
+		conf, err := cluster.ClientTLS(c.caFile)
+		if err != nil {
+			return nil, errs.New(errs.ErrInvalidOption, err)
+		}
+		return conf, nil
+	}
+	return nil, nil
 }
 
 // WithToken sets the cluster token that Connect and joining nodes send
@@ -66,11 +97,15 @@ func Connect(ctx context.Context, addr string, opts ...Option) (*System, error) 
 		token = os.Getenv(TokenEnv)
 	}
 	cfg.classes = nil
+	tlsConf, err := cfg.cluster.clientTLS()
+	if err != nil {
+		return nil, err
+	}
 	s, _, err := newSystem(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	cl := cluster.NewClient(addr, token, cfg.log)
+	cl := cluster.NewClient(addr, token, tlsConf, cfg.log)
 	res, err := cl.Head.RegisterJob(ctx, connect.NewRequest(&actorv1.RegisterJobRequest{Namespace: s.namespace, Pid: int64(os.Getpid())}))
 	if err != nil {
 		cl.Close()
@@ -145,6 +180,23 @@ func actorNamespace(ctx context.Context) string {
 		return a.Spec.Namespace
 	}
 	return ""
+}
+
+// ownerlessLifetime settles the lifetime of an actor spawned on a node
+// from outside any actor, which is what a spawn through a node's gateway
+// (its ControlService) is: a node is not a job, so nothing could own the
+// actor. It is detached: it lives until killed and restarts per
+// max_restarts. Asking for LIFETIME_OWNED there fails with invalid
+// argument rather than giving an actor that no owner's end would kill.
+func (s *System) ownerlessLifetime(ctx context.Context, spec *node.Spec, lifetime actorv1.Lifetime) error {
+	if s.cluster == nil || s.cluster.driver || node.ActorFrom(ctx) != nil {
+		return nil
+	}
+	if lifetime == actorv1.Lifetime_LIFETIME_OWNED {
+		return errs.Newf(errs.ErrInvalidOption, "a node has no job to own an actor: spawn it through a driver's gateway, or as LIFETIME_DETACHED")
+	}
+	spec.Detached = true
+	return nil
 }
 
 func (s *System) spawnRemote(ctx context.Context, class *node.Class, spec node.Spec, init proto.Message) (*Ref, error) {

@@ -147,6 +147,9 @@ func (s *System) spawnClass(ctx context.Context, className string, init *anypb.A
 	if err := applySpawnOptions(&spec, o); err != nil {
 		return nil, err
 	}
+	if err := s.ownerlessLifetime(ctx, &spec, o.GetLifetime()); err != nil {
+		return nil, err
+	}
 	return s.spawn(ctx, class, spec, in)
 }
 

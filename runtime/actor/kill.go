@@ -42,7 +42,7 @@ func (s *System) Kill(ctx context.Context, h Handle, opts ...KillOption) error {
 			o.applyKill(&cfg)
 		}
 	}
-	msg := "killed by the job's Kill"
+	msg := "killed by Kill"
 	if cfg.noRestart {
 		msg += " (no restart)"
 	}

@@ -2,6 +2,8 @@ package actor
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -35,7 +37,15 @@ import (
 //	start --address HOST:PORT [--token T] [--port N] [--host H] [--advertise-host H] [node flags]
 //
 // node flags: --num-cpus F, --num-gpus F, --memory BYTES, --resources JSON
-// ({"writer_node": 1}), --labels k=v,..., --node-id ID.
+// ({"writer_node": 1}), --labels k=v,..., --node-id ID, and for TLS
+// --tls-cert FILE --tls-key FILE [--tls-ca FILE].
+//
+// With --tls-cert and --tls-key (PEM files) the node serves HTTP/2 over
+// TLS only, and reaches the head and other nodes over TLS, trusting the
+// certificate authorities in --tls-ca (default: the system's and the
+// node's own certificate, which covers one self-signed certificate shared
+// by the cluster). A cluster is TLS everywhere or nowhere; drivers join it
+// with WithTLS or WithTLSConfig.
 //
 // A head is the cluster's control plane and a node too. At first start it
 // writes a random cluster token to "token" in its state directory (default
@@ -64,6 +74,8 @@ type nodeFlags struct {
 	resources, labels string
 	heartbeat         time.Duration
 	heartbeatTimeout  time.Duration
+	tlsCert, tlsKey   string
+	tlsCA             string
 }
 
 func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
@@ -80,7 +92,7 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.IntVar(&f.port, "port", 0, "the port to listen on; 0 picks a free one")
 	fs.StringVar(&f.stateDir, "state-dir", "", "the head's state directory (default $HOME/.troupe/head)")
 	fs.StringVar(&f.token, "token", "", "the cluster token (default $TROUPE_TOKEN)")
-	fs.StringVar(&f.nodeID, "node-id", "", "the node's id (default random)")
+	fs.StringVar(&f.nodeID, "node-id", "", "the node's id (default: random; a head keeps its first one in its state directory)")
 	fs.Float64Var(&f.numCPUs, "num-cpus", -1, "logical CPUs (default: the cores)")
 	fs.Float64Var(&f.numGPUs, "num-gpus", -1, "logical GPUs (default: detected)")
 	fs.Uint64Var(&f.memory, "memory", 0, "logical memory in bytes (default: physical)")
@@ -88,8 +100,17 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.StringVar(&f.labels, "labels", "", "labels as k=v,k=v")
 	fs.DurationVar(&f.heartbeat, "heartbeat-interval", time.Second, "head: how often nodes and drivers heartbeat")
 	fs.DurationVar(&f.heartbeatTimeout, "heartbeat-timeout", 10*time.Second, "head: silence after which a node or driver is dead")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve TLS with this PEM certificate (with --tls-key)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "trust these PEM certificate authorities for the head and nodes (default: the system's and --tls-cert)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: %v", err)
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give both --tls-cert and --tls-key, or neither")
+	}
+	if f.tlsCA != "" && f.tlsCert == "" {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --tls-ca needs --tls-cert and --tls-key: a cluster speaks TLS everywhere or nowhere")
 	}
 	if f.head == (f.address != "") {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give exactly one of --head and --address HOST:PORT")
@@ -128,7 +149,30 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	if f.token != "" {
 		opts = append(opts, WithToken(f.token))
 	}
+	if f.tlsCA != "" {
+		opts = append(opts, WithTLS(f.tlsCA))
+	} else if f.tlsCert != "" {
+		opts = append(opts, withOwnCA(f.tlsCert))
+	}
 	return &f, opts, nil
+}
+
+// withOwnCA makes a node trust the system's certificate authorities and
+// its own certificate, for a cluster sharing one self-signed certificate.
+func withOwnCA(certFile string) Option {
+	return optionFunc(func(c *config) {
+		if c.cluster.tls != nil || c.cluster.caFile != "" {
+			return
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if b, err := os.ReadFile(certFile); err == nil {
+			pool.AppendCertsFromPEM(b)
+		}
+		c.cluster.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	})
 }
 
 func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) error {
@@ -137,6 +181,10 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		return err
 	}
 	cfg := newConfig(append(opts, flagOpts...))
+	tlsConf, err := cfg.cluster.clientTLS()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -176,8 +224,15 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 			_ = lis.Close()
 			return err
 		}
+		if cfg.nodeID == "" {
+			if cfg.nodeID, err = cluster.LoadOrCreateNodeID(dir, func() string { return newID(12) }); err != nil {
+				_ = lis.Close()
+				return err
+			}
+		}
+		hc, scheme := cluster.HTTPClient(tlsConf)
 		head, err = cluster.NewHead(cluster.HeadConfig{
-			StateDir: dir, Log: cfg.log, HTTPClient: cluster.AuthClient(transport.NewH2CClient(), token),
+			StateDir: dir, Log: cfg.log, HTTPClient: cluster.AuthClient(hc, token), Scheme: scheme,
 			HeartbeatInterval: f.heartbeat, HeartbeatTimeout: f.heartbeatTimeout,
 			NewID: func() string { return newID(12) },
 		})
@@ -197,7 +252,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		return err
 	}
 	s.job = "" // a node is not a job: actors spawned here belong to their owner's job
-	client := cluster.NewClient(headAddr, token, cfg.log)
+	client := cluster.NewClient(headAddr, token, tlsConf, cfg.log)
 	s.cluster = &clusterState{client: client}
 	agent := cluster.NewAgent(s.node, &actorv1.NodeInfo{NodeId: s.node.ID, Address: addr, Total: total.Float(),
 		Labels: cfg.labels, IsHead: f.head}, client.Head, f.heartbeat, cfg.log)
@@ -209,9 +264,33 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	}
 	mux.Handle(actorv1connect.NewNodeServiceHandler(agent, interceptors))
 	mux.Handle(transport.NewHandler(agent, transport.WithLogger(cfg.log)))
+	// Every other path is the gateway: the registered classes at their
+	// Connect paths and the control service, for callers in any language.
+	// It reaches actors wherever they live, through the head and the
+	// nodes' streams, and sits behind the cluster token like the rest.
+	gateway, err := s.Gateway()
+	if err != nil {
+		_ = s.Shutdown(context.WithoutCancel(ctx))
+		_ = lis.Close()
+		return err
+	}
+	mux.Handle("/", gateway)
 	srv := transport.NewH2CServer(cluster.RequireToken(token, mux))
+	if f.tlsCert != "" {
+		if err := cluster.ServeTLS(srv, f.tlsCert, f.tlsKey); err != nil {
+			_ = s.Shutdown(context.WithoutCancel(ctx))
+			_ = lis.Close()
+			return errs.New(errs.ErrInvalidOption, err)
+		}
+	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			served <- srv.ServeTLS(lis, "", "")
+			return
+		}
+		served <- srv.Serve(lis)
+	}()
 
 	// Shutdown ends the actors gracefully, tells the head (which restarts
 	// them elsewhere if they may), then closes the server and its streams.

@@ -30,7 +30,10 @@ const (
 type SpawnOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// lifetime says who the actor's life is bound to. DETACHED actors live
-	// until killed; OWNED actors end with the node's job.
+	// until killed. OWNED actors end with the job of the process serving the
+	// request: an embedded system's. A cluster node has no job, so there an
+	// unset lifetime means DETACHED and OWNED is refused with
+	// invalid_argument.
 	Lifetime Lifetime `protobuf:"varint,1,opt,name=lifetime,proto3,enum=actor.v1.Lifetime" json:"lifetime,omitempty"`
 	// num_cpus is the logical CPU the actor holds.
 	NumCpus *float64 `protobuf:"fixed64,2,opt,name=num_cpus,json=numCpus,proto3,oneof" json:"num_cpus,omitempty"`

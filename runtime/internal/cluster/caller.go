@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"container/list"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,18 +36,21 @@ type Client struct {
 	Head actorv1connect.HeadServiceClient
 	HTTP *http.Client
 	log  *slog.Logger
+	// scheme is "https" with TLS, else "http".
+	scheme string
 
 	mu    sync.Mutex
 	conns map[string]*transport.Conn
 }
 
 // NewClient returns a client of the head at headAddr ("HOST:PORT") whose
-// requests carry token.
-func NewClient(headAddr, token string, log *slog.Logger) *Client {
-	hc := AuthClient(transport.NewH2CClient(), token)
+// requests carry token, over TLS when tlsConf is set.
+func NewClient(headAddr, token string, tlsConf *tls.Config, log *slog.Logger) *Client {
+	hc, scheme := HTTPClient(tlsConf)
+	hc = AuthClient(hc, token)
 	return &Client{
-		Head: actorv1connect.NewHeadServiceClient(hc, "http://"+headAddr, connect.WithInterceptors(ClientErrors())),
-		HTTP: hc, log: log, conns: map[string]*transport.Conn{},
+		Head: actorv1connect.NewHeadServiceClient(hc, scheme+"://"+headAddr, connect.WithInterceptors(ClientErrors())),
+		HTTP: hc, log: log, scheme: scheme, conns: map[string]*transport.Conn{},
 	}
 }
 
@@ -66,7 +71,7 @@ func (c *Client) conn(addr string) *transport.Conn {
 	defer c.mu.Unlock()
 	conn, ok := c.conns[addr]
 	if !ok {
-		conn = transport.Dial("http://"+addr, c.HTTP, transport.WithLogger(c.log))
+		conn = transport.Dial(c.scheme+"://"+addr, c.HTTP, transport.WithLogger(c.log))
 		c.conns[addr] = conn
 	}
 	return conn
@@ -95,7 +100,7 @@ func ServerErrors() connect.Interceptor {
 }
 
 // Target is an actor in another process as a caller sees it, with the
-// node it was last resolved to.
+// node it was last resolved to and the calls to it in flight.
 type Target struct {
 	ID, Class, Name, Namespace string
 	// MaxTaskRetries is the actor's; a method may override it.
@@ -104,7 +109,21 @@ type Target struct {
 	mu     sync.Mutex
 	nodeID string
 	addr   string
+	// flights are the calls not finished, in the order they were made.
+	// Those whose last attempt failed, or is doomed to (it went to the
+	// same node before an attempt there failed), are unsettled until sent
+	// again; a call is sent again only once every earlier one is settled,
+	// so retried calls reach the actor in the order they were made.
+	flights   list.List
+	unsettled int
+	sends     uint64
+	changed   chan struct{} // closed when a flight settles or ends
 }
+
+// orderWait bounds how long a call to be sent again waits for earlier
+// calls to be sent again first: a call stuck on a node that neither
+// answers nor fails must not hold the others forever.
+const orderWait = 10 * time.Second
 
 // NewTarget returns the target of the actor info describes.
 func NewTarget(in *actorv1.ActorInfo) *Target {
@@ -131,13 +150,95 @@ func (t *Target) set(in *actorv1.ActorInfo) {
 	t.mu.Unlock()
 }
 
-// forget drops the cached address if it is still addr.
-func (t *Target) forget(addr string) {
+func (t *Target) notifyLocked() {
+	if t.changed != nil {
+		close(t.changed)
+		t.changed = nil
+	}
+}
+
+// turnLocked reports whether every call made before inv is settled.
+func (t *Target) turnLocked(inv *invocation) bool {
+	for e := t.flights.Front(); e != nil && e != inv.elem; e = e.Next() {
+		if !e.Value.(*invocation).settled {
+			return false
+		}
+	}
+	return true
+}
+
+// sendLocked sends inv's next attempt to addr and settles it.
+func (t *Target) sendLocked(inv *invocation, addr string) *transport.Pending {
+	t.sends++
+	inv.sendNo, inv.sentTo = t.sends, addr
+	if !inv.settled {
+		inv.settled = true
+		t.unsettled--
+		t.notifyLocked()
+	}
+	return inv.c.conn(addr).Call(inv.ctx, &actorv1.CallEnvelope{ActorId: t.ID, Procedure: inv.m.Procedure, Request: inv.body, Metadata: inv.md})
+}
+
+// failed records that inv's attempt did not reach the actor: the cached
+// address is dropped, and inv and every call sent to the same node before
+// it must be sent again, in order.
+func (t *Target) failed(inv *invocation) {
 	t.mu.Lock()
-	if t.addr == addr {
+	defer t.mu.Unlock()
+	if t.addr == inv.sentTo {
 		t.addr = ""
 	}
+	if !inv.settled {
+		return
+	}
+	for e := t.flights.Front(); e != nil; e = e.Next() {
+		f := e.Value.(*invocation)
+		if f.settled && f.sentTo == inv.sentTo && f.sendNo <= inv.sendNo {
+			f.settled = false
+			t.unsettled++
+		}
+	}
+}
+
+// finish removes inv from the flights.
+func (t *Target) finish(inv *invocation) {
+	t.mu.Lock()
+	t.flights.Remove(inv.elem)
+	if !inv.settled {
+		t.unsettled--
+	}
+	t.notifyLocked()
 	t.mu.Unlock()
+}
+
+// awaitTurn waits until every call made before inv is settled, for at
+// most orderWait; it reports whether the order still binds.
+func (t *Target) awaitTurn(inv *invocation) (ordered bool, err error) {
+	var timeout <-chan time.Time
+	for {
+		t.mu.Lock()
+		if t.turnLocked(inv) {
+			t.mu.Unlock()
+			return true, nil
+		}
+		if t.changed == nil {
+			t.changed = make(chan struct{})
+		}
+		ch := t.changed
+		t.mu.Unlock()
+		if timeout == nil {
+			timer := time.NewTimer(orderWait)
+			defer timer.Stop()
+			timeout = timer.C
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			return false, nil
+		case <-inv.ctx.Done():
+			return false, errs.FromContext(inv.ctx.Err())
+		}
+	}
 }
 
 // Invoke calls method m of t with req on the actor's node and calls done
@@ -149,8 +250,10 @@ func (t *Target) forget(addr string) {
 // and again when the node does not answer or no longer hosts the actor. A
 // call that may have reached a node that was then lost is sent again only
 // while it has task retries left; otherwise it fails with
-// actor-unavailable. Nothing waits longer than ctx, nor longer than a
-// minute for an actor without a reachable node.
+// actor-unavailable. Calls sent again go in the order they were first
+// made, and a call made meanwhile waits behind them. Nothing waits longer
+// than ctx, nor longer than a minute for an actor without a reachable
+// node.
 //
 // metadata travels with the call (trace context).
 func (c *Client) Invoke(ctx context.Context, t *Target, m *node.Method, req proto.Message, metadata map[string]string, done func(proto.Message, error)) {
@@ -165,11 +268,18 @@ func (c *Client) Invoke(ctx context.Context, t *Target, m *node.Method, req prot
 		inv.retries = int(m.MaxTaskRetries)
 	}
 	var first *transport.Pending
-	addr := t.address()
-	if addr != "" {
-		first = inv.send(addr)
+	t.mu.Lock()
+	inv.elem = t.flights.PushBack(inv)
+	t.unsettled++
+	if t.addr != "" && t.unsettled == 1 {
+		first = t.sendLocked(inv, t.addr)
 	}
-	go func() { done(inv.run(addr, first)) }()
+	t.mu.Unlock()
+	go func() {
+		res, err := inv.run(first)
+		t.finish(inv)
+		done(res, err)
+	}()
 }
 
 // invocation is one remote call with what its retries need.
@@ -183,10 +293,12 @@ type invocation struct {
 	retries  int
 	deadline time.Time
 	delay    time.Duration
-}
 
-func (inv *invocation) send(addr string) *transport.Pending {
-	return inv.c.conn(addr).Call(inv.ctx, &actorv1.CallEnvelope{ActorId: inv.t.ID, Procedure: inv.m.Procedure, Request: inv.body, Metadata: inv.md})
+	// Guarded by t.mu.
+	elem    *list.Element
+	settled bool
+	sentTo  string
+	sendNo  uint64
 }
 
 // pause waits before the next attempt, longer each time.
@@ -232,18 +344,42 @@ func (inv *invocation) resolve() (string, error) {
 	return in.GetNodeAddress(), nil
 }
 
-func (inv *invocation) run(addr string, p *transport.Pending) (proto.Message, error) {
+// resend sends inv again once the calls made before it have been: to the
+// cached node, or to the one the head names.
+func (inv *invocation) resend() (*transport.Pending, error) {
 	t := inv.t
 	for {
-		if p == nil {
-			var err error
+		ordered, err := t.awaitTurn(inv)
+		if err != nil {
+			return nil, err
+		}
+		addr := t.address()
+		if addr == "" {
 			if addr, err = inv.resolve(); err != nil {
 				return nil, err
 			}
 			if addr == "" {
 				continue
 			}
-			p = inv.send(addr)
+		}
+		t.mu.Lock()
+		if !ordered || t.turnLocked(inv) {
+			p := t.sendLocked(inv, addr)
+			t.mu.Unlock()
+			return p, nil
+		}
+		t.mu.Unlock() // an earlier call failed meanwhile: it goes first
+	}
+}
+
+func (inv *invocation) run(p *transport.Pending) (proto.Message, error) {
+	t := inv.t
+	for {
+		if p == nil {
+			var err error
+			if p, err = inv.resend(); err != nil {
+				return nil, err
+			}
 		}
 		<-p.Done()
 		res, err := p.Result()
@@ -268,7 +404,7 @@ func (inv *invocation) run(addr string, p *transport.Pending) (proto.Message, er
 					inv.retries--
 				}
 			}
-			t.forget(addr)
+			t.failed(inv)
 			if perr := inv.pause(werr); perr != nil {
 				return nil, perr
 			}
@@ -277,11 +413,11 @@ func (inv *invocation) run(addr string, p *transport.Pending) (proto.Message, er
 		if inv.ctx.Err() != nil || connect.CodeOf(err) != connect.CodeUnavailable {
 			return nil, err
 		}
-		t.forget(addr)
+		t.failed(inv)
 		if delivered(err) {
 			if inv.retries == 0 {
 				return nil, errs.Unavailable(&errs.ActorUnavailableError{ActorID: t.ID, Class: t.Class,
-					Reason: fmt.Sprintf("its node %s was lost while the call was in flight and the call has no task retries: %v", addr, err)})
+					Reason: fmt.Sprintf("its node %s was lost while the call was in flight and the call has no task retries: %v", inv.sentTo, err)})
 			}
 			if inv.retries > 0 {
 				inv.retries--

@@ -114,7 +114,8 @@ func TestNodeKilledDuringCalls(t *testing.T) {
 	}
 	retried := spawn(t, sys, on(b).MaxTaskRetries(-1))
 	plain := spawn(t, sys, on(b).MaxTaskRetries(0))
-	for _, h := range []*testv1actor.ProbeHandle{retried, plain} {
+	ordered := spawn(t, sys, on(b).MaxTaskRetries(-1))
+	for _, h := range []*testv1actor.ProbeHandle{retried, plain, ordered} {
 		if got := nodeOf(t, h); got != b {
 			t.Fatalf("actor placed on %s, want %s", got, b)
 		}
@@ -153,14 +154,56 @@ func TestNodeKilledDuringCalls(t *testing.T) {
 			}()
 		}
 	}
+	// Two callers keep 16 calls each in flight to one actor; the actor
+	// fails a call that arrives after a later one of its caller, so the
+	// calls sent again after the node's loss must go in their order.
+	var orderedOK [2]int
+	var orderErrs []error
+	for caller := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var window []*actor.Future[*testv1.DoResponse]
+			for n := int64(1); ; n++ {
+				select {
+				case <-stop:
+					for _, f := range window {
+						_, err := f.Get(ctx)
+						mu.Lock()
+						if err != nil {
+							orderErrs = append(orderErrs, err)
+						}
+						mu.Unlock()
+					}
+					return
+				default:
+				}
+				window = append(window, ordered.Do(ctx, &testv1.DoRequest{Key: "order", Arg: int64(caller)*1e6 + n}))
+				if len(window) < 16 {
+					continue
+				}
+				_, err := window[0].Get(ctx)
+				window = window[1:]
+				mu.Lock()
+				if err != nil {
+					orderErrs = append(orderErrs, err)
+				} else {
+					orderedOK[caller]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 	eventually(t, "calls to flow", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return results[retried].ok > 20 && results[plain].ok > 20
+		return results[retried].ok > 20 && results[plain].ok > 20 && orderedOK[0] > 20 && orderedOK[1] > 20
 	})
 	c.nodes[b].kill()
-	eventually(t, "both actors to be back on the other node", func() bool {
-		for _, h := range []*testv1actor.ProbeHandle{retried, plain} {
+	eventually(t, "the actors to be back on the other node", func() bool {
+		for _, h := range []*testv1actor.ProbeHandle{retried, plain, ordered} {
 			in := info(t, sys, h.Ref().ID())
 			if in.State != actor.Alive || in.Node != a || in.Restarts != 1 {
 				return false
@@ -169,15 +212,19 @@ func TestNodeKilledDuringCalls(t *testing.T) {
 		return true
 	})
 	mu.Lock()
-	before := results[retried].ok
+	before, orderedBefore := results[retried].ok, orderedOK
 	mu.Unlock()
-	eventually(t, "calls to succeed on the restarted actor", func() bool {
+	eventually(t, "calls to succeed on the restarted actors", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return results[retried].ok > before+20
+		return results[retried].ok > before+20 && orderedOK[0] > orderedBefore[0]+20 && orderedOK[1] > orderedBefore[1]+20
 	})
 	close(stop)
 	wg.Wait()
+
+	if len(orderErrs) > 0 {
+		t.Fatalf("%d pipelined calls failed or ran out of their caller's order across the node's loss; first: %v", len(orderErrs), orderErrs[0])
+	}
 
 	if errs := results[retried].errs; len(errs) > 0 {
 		t.Fatalf("with max_task_retries -1, %d calls failed; first: %v", len(errs), errs[0])
@@ -208,6 +255,18 @@ func TestHeadRestart(t *testing.T) {
 
 	named := spawn(t, sys, testv1actor.ProbeOptions().Name("survivor").LabelSelector(worker))
 	anon := spawn(t, sys, testv1actor.ProbeOptions().LabelSelector(worker))
+	// Actors on the head's own node die with its process.
+	onHead := func() *actor.Spawner[*testv1.ProbeInit, *testv1actor.ProbeHandle] {
+		return testv1actor.ProbeOptions().Scheduling(actor.NodeAffinity(c.headID, true))
+	}
+	headRestarts := spawn(t, sys, onHead().MaxRestarts(1))
+	headOnce := spawn(t, sys, onHead())
+	for _, h := range []*testv1actor.ProbeHandle{headRestarts, headOnce} {
+		if got := nodeOf(t, h); got != c.headID {
+			t.Fatalf("actor on %s, want the head's node %s", got, c.headID)
+		}
+	}
+	headID := c.headID
 	before, err := sys.ListActors(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +285,9 @@ func TestHeadRestart(t *testing.T) {
 	}
 
 	c.startHead(port)
+	if c.headID != headID {
+		t.Fatalf("the restarted head is node %s, before %s: its node id must persist", c.headID, headID)
+	}
 	after, err := sys.ListActors(ctx)
 	if err != nil {
 		t.Fatalf("ListActors after the head restarted: %v", err)
@@ -234,10 +296,27 @@ func TestHeadRestart(t *testing.T) {
 		t.Fatalf("after the restart the head lists %d actors, before %d", len(after), len(before))
 	}
 	for i := range before {
-		if after[i].ID != before[i].ID || after[i].Name != before[i].Name || after[i].Node != before[i].Node || after[i].Namespace != before[i].Namespace {
+		if after[i].ID != before[i].ID || after[i].Name != before[i].Name || after[i].Namespace != before[i].Namespace {
 			t.Fatalf("actor %d: before %+v, after %+v", i, before[i], after[i])
 		}
+		if before[i].Node != headID && after[i].Node != before[i].Node {
+			t.Fatalf("actor %d moved: before %+v, after %+v", i, before[i], after[i])
+		}
 	}
+	// The head's own actors were in the killed process: the one with a
+	// restart left comes back (on the head, the only node that fits it
+	// best or any other), the other is dead with its node lost.
+	eventually(t, "the head's actor with a restart to come back", func() bool {
+		in := info(t, sys, headRestarts.Ref().ID())
+		return in.State == actor.Alive && in.Restarts == 1 && in.Node != ""
+	})
+	if res, err := headRestarts.Get(ctx, &testv1.GetRequest{}).Get(ctx); err != nil || res.GetValue() != 0 {
+		t.Fatalf("Get on the restarted head actor = %v, %v; want 0 (fresh state)", res, err)
+	}
+	eventually(t, "the head's actor without restarts to be dead", func() bool {
+		in := info(t, sys, headOnce.Ref().ID())
+		return in.State == actor.Dead && contains(in.DeathCause, "node lost")
+	})
 	again, err := testv1actor.GetProbe(ctx, sys, "survivor")
 	if err != nil || again.Ref().ID() != named.Ref().ID() {
 		t.Fatalf("GetProbe(survivor) after the restart = %v, %v", again, err)
@@ -537,6 +616,8 @@ func TestRunNodeRefusesBadFlags(t *testing.T) {
 		{"start", "--address", "127.0.0.1:1"}, // no token
 		{"start", "--head", "--host", "0.0.0.0", "--state-dir", t.TempDir()},
 		{"start", "--bogus"},
+		{"start", "--head", "--tls-cert", "cert.pem", "--state-dir", t.TempDir()}, // no key
+		{"start", "--head", "--tls-ca", "ca.pem", "--state-dir", t.TempDir()},     // TLS as a client only
 	} {
 		err := actor.RunNode(context.Background(), args)
 		if !errors.Is(err, actor.ErrInvalidOption) {

@@ -28,6 +28,8 @@ type HeadConfig struct {
 	Log *slog.Logger
 	// HTTPClient reaches the nodes; it must carry the cluster token.
 	HTTPClient *http.Client
+	// Scheme is the nodes' URL scheme: "https" with TLS. Default "http".
+	Scheme string
 	// HeartbeatInterval is how often nodes and drivers heartbeat.
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout is how long without heartbeats a node or a job is
@@ -86,6 +88,9 @@ type headJob struct {
 // NewHead opens (or recovers) the head's state in cfg.StateDir and starts
 // its failure detector. Close stops it.
 func NewHead(cfg HeadConfig) (*Head, error) {
+	if cfg.Scheme == "" {
+		cfg.Scheme = "http"
+	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = time.Second
 	}
@@ -215,7 +220,7 @@ func (h *Head) persistLocked(w *write) {
 func (h *Head) client(addr string) actorv1connect.NodeServiceClient {
 	c, ok := h.clients[addr]
 	if !ok {
-		c = actorv1connect.NewNodeServiceClient(h.cfg.HTTPClient, "http://"+addr)
+		c = actorv1connect.NewNodeServiceClient(h.cfg.HTTPClient, h.cfg.Scheme+"://"+addr)
 		h.clients[addr] = c
 	}
 	return c

@@ -292,7 +292,7 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s", req.Msg.GetActorId())
 	}
-	msg := "killed by the job's Kill"
+	msg := "killed by Kill"
 	if req.Msg.GetNoRestart() {
 		msg += " (no restart)"
 	}

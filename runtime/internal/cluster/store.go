@@ -1,8 +1,11 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -13,6 +16,32 @@ import (
 
 // StateFile is the name of the head's store in its state directory.
 const StateFile = "head.db"
+
+// NodeIDFile is the name of the file in the head's state directory that
+// holds the id of the head's own node.
+const NodeIDFile = "node_id"
+
+// LoadOrCreateNodeID returns the head node's id stored in dir, storing
+// newID() there at first start. A head restarted on the same directory is
+// the same node: the head recognises that the actors it hosted died with
+// the old process (they restart per max_restarts) instead of waiting for a
+// node that will never heartbeat again.
+func LoadOrCreateNodeID(dir string, newID func() string) (string, error) {
+	path := filepath.Join(dir, NodeIDFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	id := newID()
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write the head's node id: %w", err)
+	}
+	return id, nil
+}
 
 var (
 	bucketNodes  = []byte("nodes")

@@ -12,6 +12,9 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/troupehq/troupe/runtime/actor"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
@@ -31,12 +34,39 @@ func main() {
 		}
 		return
 	}
-	err := actor.RunNode(ctx, os.Args[1:], actor.WithLogger(log),
-		actor.WithClasses(testv1actor.RegisterProbe(newProbe)))
+	opts := []actor.Option{actor.WithLogger(log), actor.WithClasses(testv1actor.RegisterProbe(newProbe))}
+	if path := os.Getenv(spansEnv); path != "" {
+		tp, err := spanFile(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testnode:", err)
+			os.Exit(1)
+		}
+		opts = append(opts, actor.WithTracerProvider(tp))
+	}
+	err := actor.RunNode(ctx, os.Args[1:], opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testnode:", err)
 		os.Exit(1)
 	}
+}
+
+// spansEnv names a file the node writes its spans to, one JSON object
+// (stdouttrace's form of a span) a line, as each span ends.
+const spansEnv = "TROUPE_TEST_SPANS"
+
+// spanFile returns a tracer provider sampling every span and appending it
+// to the file at path as it ends, so the file is complete even if the
+// node is killed.
+func spanFile(path string) (*sdktrace.TracerProvider, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := stdouttrace.New(stdouttrace.WithWriter(f))
+	if err != nil {
+		return nil, err
+	}
+	return sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)), nil
 }
 
 // driver joins the cluster at addr in namespace ns, spawns an owned actor
@@ -67,6 +97,7 @@ func driver(ctx context.Context, addr, ns string, log *slog.Logger) error {
 type probe struct {
 	n     int64
 	label string
+	last  map[int64]int64 // "order": the last n of each caller
 }
 
 func newProbe(_ context.Context, init *testv1.ProbeInit) (testv1actor.ProbeActor, error) {
@@ -84,7 +115,9 @@ func (p *probe) Get(context.Context, *testv1.GetRequest) (*testv1.GetResponse, e
 
 // Do: "node" answers the hosting node's id, "pid" the process id, "sleep"
 // sleeps arg milliseconds, "panic" panics, "spawn" spawns a child Probe
-// and answers its id; anything else echoes arg.
+// and answers its id, "order" checks each caller's calls arrive in order
+// (see below), "call" does "node" on the Probe in r.Ref and answers
+// what it did; anything else echoes arg.
 func (p *probe) Do(ctx context.Context, r *testv1.DoRequest) (*testv1.DoResponse, error) {
 	switch r.GetKey() {
 	case "node":
@@ -100,6 +133,24 @@ func (p *probe) Do(ctx context.Context, r *testv1.DoRequest) (*testv1.DoResponse
 		return &testv1.DoResponse{Value: r.GetArg()}, nil
 	case "panic":
 		panic("asked to panic")
+	case "order":
+		// arg is caller*1e6 + n: a caller's n must grow from call to call.
+		caller, n := r.GetArg()/1e6, r.GetArg()%1e6
+		if last, ok := p.last[caller]; ok && n <= last {
+			return nil, fmt.Errorf("caller %d: call %d ran after call %d", caller, n, last)
+		}
+		if p.last == nil {
+			p.last = map[int64]int64{}
+		}
+		p.last[caller] = n
+		return &testv1.DoResponse{Value: n}, nil
+	case "call":
+		// Do "node" on the Probe r.Ref names, answering its node's id.
+		peer, err := testv1actor.ProbeFromRef(actor.SystemFrom(ctx), r.GetRef())
+		if err != nil {
+			return nil, err
+		}
+		return peer.Do(ctx, &testv1.DoRequest{Key: "node"}).Get(ctx)
 	case "spawn":
 		child, err := testv1actor.ProbeOptions().Spawn(ctx, actor.SystemFrom(ctx), &testv1.ProbeInit{Label: "child"})
 		if err != nil {

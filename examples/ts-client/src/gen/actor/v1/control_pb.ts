@@ -30,7 +30,10 @@ export const file_actor_v1_control: GenFile = /*@__PURE__*/
 export type SpawnOptions = Message<"actor.v1.SpawnOptions"> & {
   /**
    * lifetime says who the actor's life is bound to. DETACHED actors live
-   * until killed; OWNED actors end with the node's job.
+   * until killed. OWNED actors end with the job of the process serving the
+   * request: an embedded system's. A cluster node has no job, so there an
+   * unset lifetime means DETACHED and OWNED is refused with
+   * invalid_argument.
    *
    * @generated from field: actor.v1.Lifetime lifetime = 1;
    */
