@@ -46,7 +46,7 @@ func TestCommandHelp(t *testing.T) {
 		if code != 0 {
 			t.Errorf("troupe %q: exit %d, want 0", args, code)
 		}
-		for _, want := range []string{"Usage: troupe microbenchmark", "-duration", "-format", "-filter", "cluster mode"} {
+		for _, want := range []string{"Usage: troupe microbenchmark", "-duration", "-format", "-filter", "two-node loopback cluster"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("troupe %q does not say %q:\n%s", args, want, out)
 			}

@@ -45,10 +45,20 @@ var localRows = []microRow{
 }
 
 // remoteRows are the rows for a two-node loopback cluster: the same
-// shapes with the actors on a second node, read against the TCP and
-// Connect baselines of runtime/bench. They come with cluster mode, when
-// runtime/bench has remote workloads to run; until then there are none.
-var remoteRows []microRow
+// shapes with the actors on a head node in a second process, called from
+// this one as a driver, read against the TCP baselines of runtime/bench.
+var remoteRows = []microRow{
+	{name: "1:1 actor calls sync (remote)", workload: "RemoteSync", metric: "calls/s", unit: "calls/s"},
+	{name: "1:1 actor calls async (remote)", workload: "RemoteAsync1000", metric: "calls/s", unit: "calls/s"},
+	{name: "n:n actor calls async (remote)", workload: "RemoteNtoN", metric: "calls/s", unit: "calls/s"},
+}
+
+// tracingRows are 1:1 sync calls on an embedded node with tracing on,
+// read against the same calls with tracing off.
+var tracingRows = []microRow{
+	{name: "1:1 actor calls sync (no-op tracer)", workload: "LocalSyncTracingNoop", metric: "calls/s", unit: "calls/s"},
+	{name: "1:1 actor calls sync (every call traced)", workload: "LocalSyncTracingSampled", metric: "calls/s", unit: "calls/s"},
+}
 
 // baselineLabels name the baselines in the output.
 var baselineLabels = map[string]string{
@@ -60,13 +70,16 @@ var baselineLabels = map[string]string{
 	"BaselineTCPRoundTrip":         "TCP round trip",
 	"BaselineTCPPipelined1000":     "TCP pipelined 1000",
 	"BaselineConnectUnary":         "Connect unary call",
+	"LocalSyncTracingOff":          "tracing off",
 }
 
-const microbenchmarkDoc = `Runs the actor rows of Ray's "ray microbenchmark" on an embedded node, each
-beside a baseline that does the same work without Troupe, measured in the
-same run: Go channels for calls, goroutines for spawning and idle actors.
-Ratio is the row's value divided by its baseline's; read it rather than
-the absolute numbers, which move with the machine and its load.
+const microbenchmarkDoc = `Runs the actor rows of Ray's "ray microbenchmark" on an embedded node and on
+a two-node loopback cluster, each beside a baseline that does the same work
+without Troupe, measured in the same run: Go channels for calls on one node,
+goroutines for spawning and idle actors, varint-framed protobuf over TCP to a
+second process for calls between nodes. Ratio is the row's value divided by
+its baseline's; read it rather than the absolute numbers, which move with the
+machine and its load.
 
 Rows:
   1:1 actor calls sync        one call at a time to one actor
@@ -77,8 +90,10 @@ Rows:
   actor spawn                 spawn and construct an actor
   idle actor bytes            live heap per idle actor, of 100,000
 
-The rows for a two-node loopback cluster (Ray's remote actor calls) come with
-cluster mode; until then none are printed.
+The rows marked (remote) run the same calls from this process, as a driver,
+to actors on a head node in a second process (this executable started again).
+The two tracing rows are 1:1 sync calls with a no-op tracer provider and with
+an SDK provider recording every call, read against tracing off.
 
 The same workloads run as Go benchmarks:
   go test -run '^$' -bench . ./runtime/bench
@@ -139,7 +154,7 @@ func runMicrobenchmark(ctx context.Context, stdout, _ io.Writer, args []string) 
 		return usagef("-filter: %v", err)
 	}
 	var rows []microRow
-	for _, r := range slices.Concat(localRows, remoteRows) {
+	for _, r := range slices.Concat(localRows, remoteRows, tracingRows) {
 		if re.MatchString(r.name) || re.MatchString(r.workload) {
 			rows = append(rows, r)
 		}
@@ -308,7 +323,7 @@ func thisMachine() machine {
 }
 
 func (m machine) caption(duration string) string {
-	return fmt.Sprintf("Embedded node, %d CPUs (%s), %s %s/%s, %s, %s per workload.",
+	return fmt.Sprintf("Embedded node and two-node loopback cluster, %d CPUs (%s), %s %s/%s, %s, %s per workload.",
 		m.CPUs, m.CPU, m.Go, m.OS, m.Arch, m.Date, duration)
 }
 

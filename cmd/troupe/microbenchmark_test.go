@@ -28,6 +28,8 @@ func TestMicrobenchmarkJSON(t *testing.T) {
 	want := []string{
 		"1:1 actor calls sync", "1:1 actor calls async", "1:1 actor calls concurrent",
 		"1:n actor calls async", "n:n actor calls async", "actor spawn", "idle actor bytes",
+		"1:1 actor calls sync (remote)", "1:1 actor calls async (remote)", "n:n actor calls async (remote)",
+		"1:1 actor calls sync (no-op tracer)", "1:1 actor calls sync (every call traced)",
 	}
 	if len(rep.Rows) != len(want) {
 		t.Errorf("%d rows, want %d", len(rep.Rows), len(want))
@@ -53,16 +55,19 @@ func TestMicrobenchmarkJSON(t *testing.T) {
 	if r := got["1:1 actor calls sync"]; r.Workload != "LocalSync" || r.Baseline == nil || r.Baseline.Workload != "BaselineChannelRoundTrip" {
 		t.Errorf("1:1 actor calls sync runs %s against %+v, want LocalSync against BaselineChannelRoundTrip", r.Workload, r.Baseline)
 	}
+	if r := got["1:1 actor calls async (remote)"]; r.Workload != "RemoteAsync1000" || r.Baseline == nil || r.Baseline.Workload != "BaselineTCPPipelined1000" {
+		t.Errorf("1:1 actor calls async (remote) runs %s against %+v, want RemoteAsync1000 against BaselineTCPPipelined1000", r.Workload, r.Baseline)
+	}
 }
 
 // TestMicrobenchmarkTableFilter runs one row as a table.
 func TestMicrobenchmarkTableFilter(t *testing.T) {
-	code, out, errOut := troupe(t, "microbenchmark", "-duration", "20ms", "-filter", "LocalSync")
+	code, out, errOut := troupe(t, "microbenchmark", "-duration", "20ms", "-filter", "^LocalSync$")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "Embedded node, ") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "Embedded node and two-node loopback cluster, ") {
 		t.Fatalf("want a caption, a blank line and one row, got:\n%s", out)
 	}
 	row := lines[2]

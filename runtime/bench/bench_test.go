@@ -72,6 +72,18 @@ func BenchmarkLocalNtoN(b *testing.B)         { benchmark(b, "LocalNtoN") }
 func BenchmarkSpawn(b *testing.B)             { benchmark(b, "Spawn") }
 func BenchmarkIdleActorBytes(b *testing.B)    { benchmark(b, "IdleActorBytes") }
 
+// Workloads on a node in a second process, called from a driver.
+
+func BenchmarkRemoteSync(b *testing.B)      { benchmark(b, "RemoteSync") }
+func BenchmarkRemoteAsync1000(b *testing.B) { benchmark(b, "RemoteAsync1000") }
+func BenchmarkRemoteNtoN(b *testing.B)      { benchmark(b, "RemoteNtoN") }
+
+// LocalSync with tracing off, a no-op provider and an SDK provider.
+
+func BenchmarkLocalSyncTracingOff(b *testing.B)     { benchmark(b, "LocalSyncTracingOff") }
+func BenchmarkLocalSyncTracingNoop(b *testing.B)    { benchmark(b, "LocalSyncTracingNoop") }
+func BenchmarkLocalSyncTracingSampled(b *testing.B) { benchmark(b, "LocalSyncTracingSampled") }
+
 // TestBenchmarksCoverWorkloads checks that every workload has a Go
 // benchmark of its name and that every workload's baseline exists.
 func TestBenchmarksCoverWorkloads(t *testing.T) {
@@ -82,6 +94,8 @@ func TestBenchmarksCoverWorkloads(t *testing.T) {
 		"BaselineGoroutineSpawn", "BaselineIdleGoroutineBytes",
 		"LocalSync", "LocalAsync1000", "LocalConcurrent16", "Local1toN", "LocalNtoN",
 		"Spawn", "IdleActorBytes",
+		"RemoteSync", "RemoteAsync1000", "RemoteNtoN",
+		"LocalSyncTracingOff", "LocalSyncTracingNoop", "LocalSyncTracingSampled",
 	} {
 		benchmarks[name] = true
 	}

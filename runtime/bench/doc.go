@@ -80,6 +80,29 @@
 //     their stacks, which HeapAlloc does not count, are zero. Its ns/op is
 //     the time to build and measure one population.
 //
+// # Workloads across two nodes
+//
+// The serving node is a second process: the running executable started
+// again with ServerEnv set to run a cluster head (a node too) through
+// actor.RunNode, hosting Probe, on a free port and with its state in a
+// temporary directory. The benchmark process connects to it as a driver
+// with actor.Connect and the token the head wrote there, so every call
+// crosses the loopback network as a call between nodes does. The node
+// is stopped and its directory removed when the workload ends.
+//
+//   - RemoteSync: one call in flight (p50-ns, p99-ns, calls/s), read
+//     against BaselineTCPRoundTrip and BaselineConnectUnary.
+//   - RemoteAsync1000: LocalAsync1000 with the actor on the other node.
+//   - RemoteNtoN: LocalNtoN with the 8 actors on the other node.
+//
+// # Tracing
+//
+// LocalSync three times over: LocalSyncTracingOff with no tracer provider
+// given or installed, LocalSyncTracingNoop with a no-op provider passed
+// with actor.WithTracerProvider, and LocalSyncTracingSampled with an SDK
+// provider sampling every call whose span processor drops each span as
+// it ends, so the cost is recording the spans, not exporting them.
+//
 // Calls/s is calls completed per second of measured time. For the
 // pipelined and fan-out workloads ns/op is per batch, not per call; read
 // calls/s. The latency benchmarks read the clock around every call, which
@@ -96,9 +119,15 @@
 //	LocalNtoN calls/s                     ≥ 0.4 × BaselineChannelPipelined1000 calls/s
 //	Spawn ns/op                           ≤ 3 µs per actor
 //	IdleActorBytes bytes/actor            ≤ 512 B per actor (and 0 goroutines)
+//	RemoteSync p50-ns                     ≤ 0.3 × BaselineConnectUnary p50-ns
+//	                                      and ≤ 8 × BaselineTCPRoundTrip p50-ns
+//	RemoteAsync1000 calls/s               ≥ 0.25 × BaselineTCPPipelined1000 calls/s
+//	LocalSyncTracingNoop calls/s          ≥ 0.98 × LocalSyncTracingOff calls/s
+//	LocalSyncTracingSampled calls/s       ≥ 0.85 × LocalSyncTracingOff calls/s
 //
-// LocalConcurrent16 and the network baselines have no target yet: the
-// first is read against BaselineChannelConcurrent16, the second are the
-// floor and the ceiling for calls between nodes. Spawn and IdleActorBytes
+// LocalConcurrent16 and RemoteNtoN have no target yet: the first is read
+// against BaselineChannelConcurrent16, the second against
+// BaselineTCPPipelined1000; the network baselines are the floor and the
+// ceiling for calls between nodes. Spawn and IdleActorBytes
 // are also read against their goroutine baselines.
 package bench

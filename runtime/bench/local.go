@@ -25,27 +25,33 @@ func localSync() Workload {
 			if err != nil {
 				return nil, err
 			}
-			ctx := context.Background()
-			req := &testv1.AddRequest{By: 1}
-			calls := 0
-			return &Run{
-				CallsPerOp: 1,
-				Ops: func(_ Timer, n int) error {
-					for range n {
-						resp, err := p.hs[0].Add(ctx, req).Get(ctx)
-						if err != nil {
-							return err
-						}
-						calls++
-						if resp.GetValue() != int64(calls) {
-							return fmt.Errorf("answer %d, want %d", resp.GetValue(), calls)
-						}
-					}
-					return nil
-				},
-				Close: p.close,
-			}, nil
+			return p.syncRun(), nil
 		},
+	}
+}
+
+// syncRun makes one call at a time to p's first actor, checking each
+// answer.
+func (p *probes) syncRun() *Run {
+	ctx := context.Background()
+	req := &testv1.AddRequest{By: 1}
+	calls := 0
+	return &Run{
+		CallsPerOp: 1,
+		Ops: func(_ Timer, n int) error {
+			for range n {
+				resp, err := p.hs[0].Add(ctx, req).Get(ctx)
+				if err != nil {
+					return err
+				}
+				calls++
+				if resp.GetValue() != int64(calls) {
+					return fmt.Errorf("answer %d, want %d", resp.GetValue(), calls)
+				}
+			}
+			return nil
+		},
+		Close: p.close,
 	}
 }
 
@@ -162,40 +168,47 @@ func fanOut(name string, callers int, doc string) Workload {
 			if err != nil {
 				return nil, err
 			}
-			ctx := context.Background()
-			req := &testv1.AddRequest{By: 1}
-			futs := make([][]addFuture, callers)
-			for c := range futs {
-				futs[c] = make([]addFuture, fanOutBatch)
-			}
-			call := func(c int) error {
-				for i := range futs[c] {
-					futs[c][i] = p.hs[(c+i)%len(p.hs)].Add(ctx, req)
-				}
-				return waitAll(ctx, futs[c])
-			}
-			calls := 0
-			return &Run{
-				CallsPerOp: callers * fanOutBatch,
-				Ops: func(_ Timer, n int) error {
-					for range n {
-						var err error
-						if callers == 1 {
-							err = call(0)
-						} else {
-							err = parallel(callers, call)
-						}
-						if err != nil {
-							return err
-						}
-						calls += callers * fanOutBatch
-					}
-					return nil
-				},
-				Check: func() error { return p.checkSum(calls) },
-				Close: p.close,
-			}, nil
+			return p.fanOutRun(callers), nil
 		},
+	}
+}
+
+// fanOutRun runs the fan-out shape on p's actors with the given number of
+// concurrent callers: in an op each submits fanOutBatch calls round-robin
+// over the actors, starting at a different one, and waits for its own.
+func (p *probes) fanOutRun(callers int) *Run {
+	ctx := context.Background()
+	req := &testv1.AddRequest{By: 1}
+	futs := make([][]addFuture, callers)
+	for c := range futs {
+		futs[c] = make([]addFuture, fanOutBatch)
+	}
+	call := func(c int) error {
+		for i := range futs[c] {
+			futs[c][i] = p.hs[(c+i)%len(p.hs)].Add(ctx, req)
+		}
+		return waitAll(ctx, futs[c])
+	}
+	calls := 0
+	return &Run{
+		CallsPerOp: callers * fanOutBatch,
+		Ops: func(_ Timer, n int) error {
+			for range n {
+				var err error
+				if callers == 1 {
+					err = call(0)
+				} else {
+					err = parallel(callers, call)
+				}
+				if err != nil {
+					return err
+				}
+				calls += callers * fanOutBatch
+			}
+			return nil
+		},
+		Check: func() error { return p.checkSum(calls) },
+		Close: p.close,
 	}
 }
 

@@ -47,17 +47,18 @@ type (
 	addFuture    = *actor.Future[*testv1.AddResponse]
 )
 
-// newSystem starts an embedded system hosting Probe. constructed, if not
-// nil, is called by every Probe constructor before it returns. The caller
-// shuts the system down, with stopSystem.
-func newSystem(constructed func()) (*actor.System, error) {
+// newSystem starts an embedded system hosting Probe, with opts added.
+// constructed, if not nil, is called by every Probe constructor before it
+// returns. The caller shuts the system down, with stopSystem.
+func newSystem(constructed func(), opts ...actor.Option) (*actor.System, error) {
 	factory := func(context.Context, *testv1.ProbeInit) (testv1actor.ProbeActor, error) {
 		if constructed != nil {
 			constructed()
 		}
 		return new(probe), nil
 	}
-	sys, err := actor.Start(context.Background(), actor.WithClasses(testv1actor.RegisterProbe(factory)))
+	opts = append([]actor.Option{actor.WithClasses(testv1actor.RegisterProbe(factory))}, opts...)
+	sys, err := actor.Start(context.Background(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("actor.Start: %w", err)
 	}
@@ -74,34 +75,45 @@ func stopSystem(sys *actor.System) error {
 	return nil
 }
 
-// probes is an embedded system and Probe actors in it, each constructed
-// and having answered a call.
+// probes is a system and Probe actors in it, each constructed and having
+// answered a call: an embedded system, or a driver whose actors live on
+// a node in a second process.
 type probes struct {
-	sys *actor.System
-	hs  []probeHandle
+	sys  *actor.System
+	hs   []probeHandle
+	stop func() error // if not nil, ends what the system depends on, after it
 }
 
-// startProbes starts a system and spawns n Probe actors with spawner.
-func startProbes(spawner probeSpawner, n int) (*probes, error) {
-	sys, err := newSystem(nil)
+// startProbes starts an embedded system with opts and spawns n Probe
+// actors with spawner.
+func startProbes(spawner probeSpawner, n int, opts ...actor.Option) (*probes, error) {
+	sys, err := newSystem(nil, opts...)
 	if err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
-	p := &probes{sys: sys, hs: make([]probeHandle, n)}
+	p := &probes{sys: sys}
+	if err := p.spawn(context.Background(), spawner, n); err != nil {
+		return nil, errors.Join(err, p.close())
+	}
+	return p, nil
+}
+
+// spawn spawns n Probe actors with spawner and makes one call on each.
+func (p *probes) spawn(ctx context.Context, spawner probeSpawner, n int) error {
+	p.hs = make([]probeHandle, n)
 	for i := range p.hs {
-		h, err := spawner.Spawn(ctx, sys, nil)
+		h, err := spawner.Spawn(ctx, p.sys, nil)
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("Spawn: %w", err), stopSystem(sys))
+			return fmt.Errorf("Spawn: %w", err)
 		}
 		p.hs[i] = h
 	}
 	for _, h := range p.hs {
 		if _, err := h.Get(ctx, &testv1.GetRequest{}).Get(ctx); err != nil {
-			return nil, errors.Join(fmt.Errorf("first call: %w", err), stopSystem(sys))
+			return fmt.Errorf("first call: %w", err)
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // checkSum fails unless the actors' sums add up to want: every call the
@@ -122,7 +134,17 @@ func (p *probes) checkSum(want int) error {
 	return nil
 }
 
-func (p *probes) close() error { return stopSystem(p.sys) }
+// close shuts the system down, then runs stop.
+func (p *probes) close() error {
+	var err error
+	if p.sys != nil {
+		err = stopSystem(p.sys)
+	}
+	if p.stop != nil {
+		err = errors.Join(err, p.stop())
+	}
+	return err
+}
 
 // waitAll waits for every future of a batch, in the order they were
 // made, as ray.get on a list does, and checks that each call succeeded.

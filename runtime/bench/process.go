@@ -13,16 +13,22 @@ import (
 
 // ServerEnv, when set in its environment, turns a program that calls
 // ServeFromEnv first (the benchmark test binary, the troupe command) into
-// one of the baseline servers instead of what it normally does. The
-// network baselines start their own executable again with it set, so
-// that their calls cross a process boundary as calls between nodes do.
+// one of the servers of the network workloads instead of what it
+// normally does. The network baselines and the remote workloads start
+// their own executable again with it set, so that their calls cross a
+// process boundary as calls between nodes do.
 const ServerEnv = "TROUPE_BENCH_SERVER"
 
 // The servers a program can become.
 const (
 	serverEcho    = "echo"    // varint-delimited AddRequest in, AddResponse out
 	serverConnect = "connect" // a Connect unary Add handler over h2c
+	serverNode    = "node"    // a cluster head hosting Probe, run by actor.RunNode
 )
+
+// stateDirEnv names the node server's state directory, where its head
+// writes the cluster token.
+const stateDirEnv = "TROUPE_BENCH_STATE_DIR"
 
 // ServeFromEnv serves as the baseline server ServerEnv names, if it is
 // set, and then returns the exit code for the process and true; if it is
@@ -49,16 +55,16 @@ type serverProc struct {
 }
 
 // startServer runs the current executable again as a server of the given
-// kind and returns once it listens. The caller stops it; it also exits by
+// kind, with env added to its environment, and returns once it listens. The caller stops it; it also exits by
 // itself when its stdin closes, so a parent that dies, even killed,
 // leaves no server behind.
-func startServer(kind string) (*serverProc, error) {
+func startServer(kind string, env ...string) (*serverProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding the executable to serve the %s baseline: %w", kind, err)
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), ServerEnv+"="+kind)
+	cmd.Env = append(append(os.Environ(), ServerEnv+"="+kind), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -73,11 +79,14 @@ func startServer(kind string) (*serverProc, error) {
 	}
 	p := &serverProc{cmd: cmd, stdin: stdin, exited: make(chan struct{})}
 
-	// The server prints the address it listens on as its first line.
+	// The server prints the address it listens on as its first line,
+	// alone or, from a node, as "troupe node listening address=HOST:PORT ...".
 	line := make(chan string, 1)
 	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- strings.TrimSpace(s)
+		r := bufio.NewReader(stdout)
+		s, _ := r.ReadString('\n')
+		line <- addressIn(strings.TrimSpace(s))
+		_, _ = io.Copy(io.Discard, r)
 	}()
 	timer := time.NewTimer(30 * time.Second)
 	defer timer.Stop()
@@ -105,4 +114,15 @@ func (p *serverProc) stop() {
 		fmt.Fprintf(os.Stderr, "killing server pid %d: %v\n", p.cmd.Process.Pid, err)
 	}
 	<-p.exited
+}
+
+// addressIn returns the address a server's first line gives: the value of
+// its address= field, or else the whole line.
+func addressIn(line string) string {
+	for f := range strings.FieldsSeq(line) {
+		if addr, ok := strings.CutPrefix(f, "address="); ok {
+			return addr
+		}
+	}
+	return line
 }

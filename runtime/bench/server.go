@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,14 +15,19 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protodelim"
 
+	"github.com/troupehq/troupe/runtime/actor"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
 
 // serve is the main of the server process: it listens on a free port of
 // 127.0.0.1, prints the address on stdout and serves until its stdin
-// closes, which happens when the parent stops it or dies.
+// closes, which happens when the parent stops it or dies. A node server
+// listens and prints its address through actor.RunNode instead.
 func serve(kind string) int {
+	if kind == serverNode {
+		return serveNode()
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -38,6 +44,32 @@ func serve(kind string) int {
 	}
 	fmt.Println(ln.Addr())
 	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// serveNode runs a cluster head, which is a node too, hosting Probe on a
+// free port of 127.0.0.1, with its state (the cluster token) in the
+// directory stateDirEnv names. RunNode prints the line that gives its
+// address. It shuts down when stdin closes.
+func serveNode() int {
+	dir := os.Getenv(stateDirEnv)
+	if dir == "" {
+		fmt.Fprintf(os.Stderr, "%s=%s: %s is not set\n", ServerEnv, serverNode, stateDirEnv)
+		return 2
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	factory := func(context.Context, *testv1.ProbeInit) (testv1actor.ProbeActor, error) { return new(probe), nil }
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	err := actor.RunNode(ctx, []string{"start", "--head", "--port", "0", "--state-dir", dir},
+		actor.WithClasses(testv1actor.RegisterProbe(factory)), actor.WithLogger(log))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench node:", err)
+		return 1
+	}
 	return 0
 }
 

@@ -128,6 +128,12 @@ func Workloads() []Workload {
 		localNtoN(),
 		spawn(),
 		idleActorBytes(),
+		remoteSync(),
+		remoteAsync1000(),
+		remoteNtoN(),
+		localSyncTracingOff(),
+		localSyncTracingNoop(),
+		localSyncTracingSampled(),
 	}
 }
 

@@ -200,12 +200,15 @@ func (t *Telemetry) Metering() bool {
 }
 
 // Measure reports whether a call submitted with ctx should note when it
-// was queued: its span records, or metrics are on.
+// was queued: its span records, it comes from another node with the
+// caller's span context and tracing is on here (its server span starts
+// under that context), or metrics are on.
 func (t *Telemetry) Measure(ctx context.Context) bool {
 	if t == nil {
 		return false
 	}
-	return t.Metering() || trace.SpanFromContext(ctx).IsRecording()
+	span := trace.SpanFromContext(ctx)
+	return t.Metering() || span.IsRecording() || span.SpanContext().IsRemote() && t.Tracing()
 }
 
 // isUnsetGlobal reports whether p is the otel global's stand-in, which
