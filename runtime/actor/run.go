@@ -76,6 +76,7 @@ type nodeFlags struct {
 	heartbeatTimeout  time.Duration
 	tlsCert, tlsKey   string
 	tlsCA             string
+	metricsAddr       string
 }
 
 func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
@@ -103,6 +104,7 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve TLS with this PEM certificate (with --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "trust these PEM certificate authorities for the head and nodes (default: the system's and --tls-cert)")
+	fs.StringVar(&f.metricsAddr, "metrics-address", "", "serve the node's Prometheus metrics at HOST:PORT/metrics (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: %v", err)
 	}
@@ -153,6 +155,9 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 		opts = append(opts, WithTLS(f.tlsCA))
 	} else if f.tlsCert != "" {
 		opts = append(opts, withOwnCA(f.tlsCert))
+	}
+	if f.metricsAddr != "" {
+		opts = append(opts, WithPrometheus(f.metricsAddr))
 	}
 	return &f, opts, nil
 }
@@ -306,7 +311,11 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		_ = shutdown()
 		return err
 	}
-	fmt.Fprintf(out, "troupe node listening address=%s node_id=%s head=%t\n", addr, s.node.ID, f.head)
+	if m := s.MetricsAddr(); m != "" {
+		fmt.Fprintf(out, "troupe node listening address=%s node_id=%s head=%t metrics=%s\n", addr, s.node.ID, f.head, m)
+	} else {
+		fmt.Fprintf(out, "troupe node listening address=%s node_id=%s head=%t\n", addr, s.node.ID, f.head)
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-served:
