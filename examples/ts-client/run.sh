@@ -38,6 +38,10 @@ echo "== type-check"
 echo "== start the node"
 (cd "$root" && go build -o "$tmp/node" ./examples/ts-client/node)
 token="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+# The background job opens its redirections after the fork: create the
+# files first so that reading them below never races the job.
+: >"$tmp/node.out"
+: >"$tmp/node.err"
 "$tmp/node" -port 0 -token "$token" >"$tmp/node.out" 2>"$tmp/node.err" &
 node_pid=$!
 addr=""
