@@ -105,6 +105,9 @@ type Target struct {
 	ID, Class, Name, Namespace string
 	// MaxTaskRetries is the actor's; a method may override it.
 	MaxTaskRetries int
+	// Resolve, when set, finds the actor's node instead of the head's
+	// GetActor (durable actors are found by class and id).
+	Resolve func(ctx context.Context) (*actorv1.ActorInfo, error)
 
 	mu     sync.Mutex
 	nodeID string
@@ -167,8 +170,9 @@ func (t *Target) turnLocked(inv *invocation) bool {
 	return true
 }
 
-// sendLocked sends inv's next attempt to addr and settles it.
-func (t *Target) sendLocked(inv *invocation, addr string) *transport.Pending {
+// sendLocked sends inv's next attempt to addr and settles it. The
+// attempt's outcome goes to inv.attempted.
+func (t *Target) sendLocked(inv *invocation, addr string) {
 	t.sends++
 	inv.sendNo, inv.sentTo = t.sends, addr
 	if !inv.settled {
@@ -176,7 +180,8 @@ func (t *Target) sendLocked(inv *invocation, addr string) *transport.Pending {
 		t.unsettled--
 		t.notifyLocked()
 	}
-	return inv.c.conn(addr).Call(inv.ctx, &actorv1.CallEnvelope{ActorId: t.ID, Procedure: inv.m.Procedure, Request: inv.body, Metadata: inv.md})
+	inv.c.conn(addr).CallFunc(inv.ctx, &actorv1.CallEnvelope{ActorId: t.ID, Procedure: inv.m.Procedure, Request: inv.body, Metadata: inv.md},
+		inv.attempted)
 }
 
 // failed records that inv's attempt did not reach the actor: the cached
@@ -262,24 +267,22 @@ func (c *Client) Invoke(ctx context.Context, t *Target, m *node.Method, req prot
 		done(nil, connect.NewError(connect.CodeInvalidArgument, err))
 		return
 	}
-	inv := &invocation{c: c, ctx: ctx, t: t, m: m, body: body, md: metadata, retries: t.MaxTaskRetries,
+	inv := &invocation{c: c, ctx: ctx, t: t, m: m, body: body, md: metadata, done: done, retries: t.MaxTaskRetries,
 		deadline: time.Now().Add(giveUp), delay: time.Millisecond}
 	if m.HasRetries {
 		inv.retries = int(m.MaxTaskRetries)
 	}
-	var first *transport.Pending
 	t.mu.Lock()
 	inv.elem = t.flights.PushBack(inv)
 	t.unsettled++
-	if t.addr != "" && t.unsettled == 1 {
-		first = t.sendLocked(inv, t.addr)
+	sent := t.addr != "" && t.unsettled == 1
+	if sent {
+		t.sendLocked(inv, t.addr)
 	}
 	t.mu.Unlock()
-	go func() {
-		res, err := inv.run(first)
-		t.finish(inv)
-		done(res, err)
-	}()
+	if !sent {
+		go inv.retry(nil)
+	}
 }
 
 // invocation is one remote call with what its retries need.
@@ -290,6 +293,7 @@ type invocation struct {
 	m        *node.Method
 	body     []byte
 	md       map[string]string
+	done     func(proto.Message, error)
 	retries  int
 	deadline time.Time
 	delay    time.Duration
@@ -322,7 +326,7 @@ func (inv *invocation) pause(why error) error {
 // yet and the caller should pause.
 func (inv *invocation) resolve() (string, error) {
 	t := inv.t
-	res, err := inv.c.Head.GetActor(inv.ctx, connect.NewRequest(&actorv1.GetActorRequest{ActorId: t.ID}))
+	in, err := inv.lookup()
 	if err != nil {
 		if inv.ctx.Err() != nil {
 			return "", errs.FromContext(inv.ctx.Err())
@@ -332,7 +336,6 @@ func (inv *invocation) resolve() (string, error) {
 		}
 		return "", inv.pause(err)
 	}
-	in := res.Msg.GetActor()
 	if in.GetState() == actorv1.ActorState_ACTOR_STATE_DEAD {
 		return "", errs.Died(&errs.ActorDiedError{ActorID: t.ID, Class: t.Class, Name: t.Name,
 			Cause: CauseFromProto(in.GetDeathCause()), Restarts: int(in.GetRestarts())})
@@ -344,19 +347,31 @@ func (inv *invocation) resolve() (string, error) {
 	return in.GetNodeAddress(), nil
 }
 
+// lookup asks the head for the actor's info.
+func (inv *invocation) lookup() (*actorv1.ActorInfo, error) {
+	if inv.t.Resolve != nil {
+		return inv.t.Resolve(inv.ctx)
+	}
+	res, err := inv.c.Head.GetActor(inv.ctx, connect.NewRequest(&actorv1.GetActorRequest{ActorId: inv.t.ID}))
+	if err != nil {
+		return nil, err
+	}
+	return res.Msg.GetActor(), nil
+}
+
 // resend sends inv again once the calls made before it have been: to the
 // cached node, or to the one the head names.
-func (inv *invocation) resend() (*transport.Pending, error) {
+func (inv *invocation) resend() error {
 	t := inv.t
 	for {
 		ordered, err := t.awaitTurn(inv)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		addr := t.address()
 		if addr == "" {
 			if addr, err = inv.resolve(); err != nil {
-				return nil, err
+				return err
 			}
 			if addr == "" {
 				continue
@@ -364,69 +379,87 @@ func (inv *invocation) resend() (*transport.Pending, error) {
 		}
 		t.mu.Lock()
 		if !ordered || t.turnLocked(inv) {
-			p := t.sendLocked(inv, addr)
+			t.sendLocked(inv, addr)
 			t.mu.Unlock()
-			return p, nil
+			return nil
 		}
 		t.mu.Unlock() // an earlier call failed meanwhile: it goes first
 	}
 }
 
-func (inv *invocation) run(p *transport.Pending) (proto.Message, error) {
+// attempted takes the outcome of inv's last attempt, on the goroutine
+// that reads its node's results: the call ends there, or is sent again
+// from a goroutine of its own, as that may wait.
+func (inv *invocation) attempted(res *actorv1.ResultEnvelope, err error) {
+	out, err, again := inv.settle(res, err)
+	if again != nil {
+		go inv.retry(again)
+		return
+	}
+	inv.end(out, err)
+}
+
+// end removes inv from its target's flights and reports its outcome.
+func (inv *invocation) end(out proto.Message, err error) {
+	inv.t.finish(inv)
+	inv.done(out, err)
+}
+
+// retry sends inv again, after a pause when why (the last attempt's
+// failure) is set, and ends it when that fails.
+func (inv *invocation) retry(why error) {
+	if why != nil {
+		if err := inv.pause(why); err != nil {
+			inv.end(nil, err)
+			return
+		}
+	}
+	if err := inv.resend(); err != nil {
+		inv.end(nil, err)
+	}
+}
+
+// settle judges an attempt's outcome: the call's response or error, or,
+// when again is set, the failure after which it is to be sent again.
+func (inv *invocation) settle(res *actorv1.ResultEnvelope, err error) (out proto.Message, _ error, again error) {
 	t := inv.t
-	for {
-		if p == nil {
-			var err error
-			if p, err = inv.resend(); err != nil {
-				return nil, err
+	if err == nil {
+		if res.GetCode() == 0 {
+			out := inv.m.NewResponse()
+			if err := proto.Unmarshal(res.GetResponse(), out); err != nil {
+				return nil, connect.NewError(connect.CodeInternal, err), nil
 			}
+			return out, nil, nil
 		}
-		<-p.Done()
-		res, err := p.Result()
-		p = nil
-		if err == nil {
-			if res.GetCode() == 0 {
-				out := inv.m.NewResponse()
-				if err := proto.Unmarshal(res.GetResponse(), out); err != nil {
-					return nil, connect.NewError(connect.CodeInternal, err)
-				}
-				return out, nil
+		werr := transport.EnvelopeToError(res)
+		if !isNotOnNode(werr) {
+			err := FromWire(werr)
+			var died *errs.ActorDiedError
+			if !errors.As(err, &died) || died.Cause.Kind != errs.CauseNodeLost || inv.retries == 0 {
+				return nil, err, nil
 			}
-			werr := transport.EnvelopeToError(res)
-			if !isNotOnNode(werr) {
-				err := FromWire(werr)
-				var died *errs.ActorDiedError
-				if !errors.As(err, &died) || died.Cause.Kind != errs.CauseNodeLost || inv.retries == 0 {
-					return nil, err
-				}
-				// Caught by its node's shutdown: it may restart elsewhere.
-				if inv.retries > 0 {
-					inv.retries--
-				}
-			}
-			t.failed(inv)
-			if perr := inv.pause(werr); perr != nil {
-				return nil, perr
-			}
-			continue
-		}
-		if inv.ctx.Err() != nil || connect.CodeOf(err) != connect.CodeUnavailable {
-			return nil, err
-		}
-		t.failed(inv)
-		if delivered(err) {
-			if inv.retries == 0 {
-				return nil, errs.Unavailable(&errs.ActorUnavailableError{ActorID: t.ID, Class: t.Class,
-					Reason: fmt.Sprintf("its node %s was lost while the call was in flight and the call has no task retries: %v", inv.sentTo, err)})
-			}
+			// Caught by its node's shutdown: it may restart elsewhere.
 			if inv.retries > 0 {
 				inv.retries--
 			}
 		}
-		if perr := inv.pause(err); perr != nil {
-			return nil, perr
+		t.failed(inv)
+		return nil, nil, werr
+	}
+	if inv.ctx.Err() != nil || connect.CodeOf(err) != connect.CodeUnavailable {
+		return nil, err, nil
+	}
+	t.failed(inv)
+	if delivered(err) {
+		if inv.retries == 0 {
+			return nil, errs.Unavailable(&errs.ActorUnavailableError{ActorID: t.ID, Class: t.Class,
+				Reason: fmt.Sprintf("its node %s was lost while the call was in flight and the call has no task retries: %v", inv.sentTo, err)}), nil
+		}
+		if inv.retries > 0 {
+			inv.retries--
 		}
 	}
+	return nil, nil, err
 }
 
 // delivered reports whether a failed call may have reached its node: it

@@ -62,9 +62,22 @@ func (c *Conn) Close() error {
 // told to cancel it.
 func (c *Conn) Call(ctx context.Context, env *actorv1.CallEnvelope) *Pending {
 	p := &Pending{done: make(chan struct{})}
+	c.call(ctx, p, env)
+	return p
+}
+
+// CallFunc is Call that reports the result to f instead of through a
+// Pending: f gets what [Pending.Result] would return. f is called exactly
+// once, never before CallFunc returns, most often on the goroutine that
+// reads the stream's results: it must not block, and it may make calls.
+func (c *Conn) CallFunc(ctx context.Context, env *actorv1.CallEnvelope, f func(*actorv1.ResultEnvelope, error)) {
+	c.call(ctx, &Pending{then: f}, env)
+}
+
+func (c *Conn) call(ctx context.Context, p *Pending, env *actorv1.CallEnvelope) {
 	if err := ctx.Err(); err != nil {
-		p.finish(nil, errs.FromContext(err))
-		return p
+		p.finishLater(nil, errs.FromContext(err))
+		return
 	}
 	env.DeadlineUnixNano = 0
 	if d, ok := ctx.Deadline(); ok {
@@ -73,24 +86,23 @@ func (c *Conn) Call(ctx context.Context, env *actorv1.CallEnvelope) *Pending {
 	env.Id = 1<<64 - 1 // count the id at its widest
 	size := proto.Size(env)
 	if size > c.cfg.maxMessageBytes-64 {
-		p.finish(nil, connect.NewError(connect.CodeResourceExhausted,
+		p.finishLater(nil, connect.NewError(connect.CodeResourceExhausted,
 			fmt.Errorf("call to %s: %d bytes is more than the node stream's message limit", env.GetProcedure(), size)))
-		return p
+		return
 	}
 	// A stream that fails between session and submit is replaced once; a
 	// second failure in a row is the call's.
 	for range 2 {
 		s, err := c.session()
 		if err != nil {
-			p.finish(nil, err)
-			return p
+			p.finishLater(nil, err)
+			return
 		}
 		if s.submit(ctx, p, env, size) {
-			return p
+			return
 		}
 	}
-	p.finish(nil, unavailable(errors.New("the stream failed while the call was submitted")))
-	return p
+	p.finishLater(nil, unavailable(errors.New("the stream failed while the call was submitted")))
 }
 
 // session returns the current stream, opening one if there is none or the
@@ -113,6 +125,7 @@ type Pending struct {
 	id   uint64
 	stop func() bool // stops the watch on the caller's ctx
 	done chan struct{}
+	then func(*actorv1.ResultEnvelope, error) // instead of done, for CallFunc
 	res  *actorv1.ResultEnvelope
 	err  error
 }
@@ -133,7 +146,22 @@ func (p *Pending) Result() (*actorv1.ResultEnvelope, error) {
 
 func (p *Pending) finish(res *actorv1.ResultEnvelope, err error) {
 	p.res, p.err = res, err
+	if p.then != nil {
+		p.then(res, err)
+		return
+	}
 	close(p.done)
+}
+
+// finishLater is finish for a call that failed before it was queued: a
+// CallFunc caller may still hold the locks its f takes, so f runs on a
+// goroutine of its own.
+func (p *Pending) finishLater(res *actorv1.ResultEnvelope, err error) {
+	if p.then != nil {
+		go p.finish(res, err)
+		return
+	}
+	p.finish(res, err)
 }
 
 // session is one call stream of a Conn.
@@ -296,7 +324,7 @@ func (s *session) read() {
 			if p.stop != nil {
 				p.stop()
 			}
-			close(p.done)
+			p.finish(p.res, nil)
 			done[i] = nil
 		}
 		done = done[:0]

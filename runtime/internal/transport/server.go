@@ -58,9 +58,12 @@ type handler struct {
 // serverStream is one caller's stream on the node: the calls running for
 // it and the results waiting for its writer.
 type serverStream struct {
-	cfg  config
-	ctx  context.Context // ended with the stream; parent of every call's ctx
-	wake chan struct{}
+	cfg config
+	ctx context.Context // ended with the stream; parent of a call's ctx with a deadline
+	// values is ctx without its end, the parent of a callCtx: the calls
+	// without a deadline end through running instead.
+	values context.Context
+	wake   chan struct{}
 
 	mu      sync.Mutex
 	ended   bool
@@ -80,6 +83,7 @@ func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.
 	s := &serverStream{
 		cfg:     h.cfg,
 		ctx:     ctx,
+		values:  context.WithoutCancel(ctx),
 		wake:    make(chan struct{}, 1),
 		running: make(map[uint64]*serverCall),
 	}
@@ -90,6 +94,7 @@ func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.
 			h.cfg.logger.Debug("node stream: send failed", "peer", stream.Peer().Addr, "error", err)
 		}
 		cancel()
+		s.cancelRunning() // a callCtx does not follow ctx
 	}()
 	err := s.read(stream, h.d)
 	cancel()
@@ -143,7 +148,11 @@ func (s *serverStream) dispatch(env *actorv1.CallEnvelope, d Dispatcher) error {
 	if dl := env.GetDeadlineUnixNano(); dl != 0 {
 		ctx, c.cancel = context.WithDeadline(s.ctx, time.Unix(0, dl))
 	} else {
-		ctx, c.cancel = context.WithCancel(s.ctx)
+		// Most calls have no deadline: a context of their own, which the
+		// stream's end reaches through the running calls, costs less than
+		// a child of the stream's.
+		cc := &callCtx{Context: s.values}
+		ctx, c.cancel = cc, cc.cancel
 	}
 	s.mu.Lock()
 	if s.ended {
@@ -160,6 +169,19 @@ func (s *serverStream) dispatch(env *actorv1.CallEnvelope, d Dispatcher) error {
 	s.mu.Unlock()
 	d.Dispatch(ctx, env, c.done)
 	return nil
+}
+
+// cancelRunning ends the contexts of the running calls.
+func (s *serverStream) cancelRunning() {
+	s.mu.Lock()
+	calls := make([]*serverCall, 0, len(s.running))
+	for _, c := range s.running {
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+	for _, c := range calls {
+		c.cancel()
+	}
 }
 
 // done queues the call's result for the writer, unless the call was
@@ -223,3 +245,88 @@ func (s *serverStream) write(stream *connect.BidiStream[actorv1.CallsRequest, ac
 		}
 	}
 }
+
+// callCtx is the context of a call without a deadline: its values are the
+// stream's, and it ends when cancel is called (by a cancel from the
+// caller, the end of the stream, or the call's result).
+type callCtx struct {
+	context.Context // the stream's values, without its end
+
+	mu    sync.Mutex
+	done  chan struct{} // made on first use
+	err   error
+	funcs []*afterFunc
+}
+
+type afterFunc struct{ f func() }
+
+var closedDone = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+func (c *callCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+func (c *callCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.err != nil {
+			return closedDone
+		}
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+func (c *callCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// AfterFunc is what [context.AfterFunc] uses for a callCtx, and contexts
+// derived from one: f runs on its own goroutine once c ends.
+func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
+	a := &afterFunc{f: f}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	c.funcs = append(c.funcs, a)
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, x := range c.funcs {
+			if x == a {
+				c.funcs = append(c.funcs[:i], c.funcs[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func (c *callCtx) cancel() {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+	funcs := c.funcs
+	c.funcs = nil
+	c.mu.Unlock()
+	for _, a := range funcs {
+		go a.f()
+	}
+}
+
+func (c *callCtx) String() string { return "transport.callCtx" }
