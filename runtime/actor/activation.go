@@ -14,6 +14,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/durable"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
@@ -35,6 +36,9 @@ type durableHost struct {
 	store StateStore
 	own   bool // the host opened store and closes it
 	acts  map[durableKey]*activation
+	// remote are the targets of durable actors called on other nodes, in
+	// cluster mode (durable_cluster.go).
+	remote map[durableKey]*cluster.Target
 }
 
 type durableKey struct{ class, id string }
@@ -100,39 +104,57 @@ func (h *durableHost) close() error {
 	return nil
 }
 
-// submit hands c to the actor's activation, activating it if needed.
+// submit hands c to the actor's activation, activating it if needed. In
+// a cluster, the activation lives on the node the head names: a call goes
+// there unless this node has the activation already.
 func (h *durableHost) submit(ref *DurableRef, c *node.Call) {
 	key := durableKey{ref.class.Name, ref.id}
 	for {
-		act, err := h.activation(key, ref)
-		if err != nil {
+		var act *activation
+		var err error
+		if h.sys.cluster != nil {
+			if act = h.local(key); act == nil {
+				h.callRemote(ref, c)
+				return
+			}
+		} else if act, err = h.activation(key, ref, 0); err != nil {
 			c.Fail(err)
 			return
 		}
-		act.mu.Lock()
-		if act.gone {
-			act.mu.Unlock()
-			continue
+		if h.enter(act, c) {
+			return
 		}
-		if act.actor.State() == node.Dead {
-			// Its activation failed (the store was unreachable): the next
-			// call tries again with a new one.
-			act.mu.Unlock()
-			h.drop(act)
-			continue
-		}
-		act.calls++
-		act.actor.Submit(c)
-		act.mu.Unlock()
-		return
 	}
 }
 
+// enter submits c to act, reporting false when act ended and another
+// activation must be found.
+func (h *durableHost) enter(act *activation, c *node.Call) bool {
+	act.mu.Lock()
+	if act.gone {
+		act.mu.Unlock()
+		return false
+	}
+	if act.actor.State() == node.Dead {
+		// Its activation failed (the store was unreachable): the next
+		// call tries again with a new one.
+		act.mu.Unlock()
+		h.drop(act)
+		return false
+	}
+	act.calls++
+	act.actor.Submit(c)
+	act.mu.Unlock()
+	return true
+}
+
 // activation returns the actor's activation, creating it if there is none.
-func (h *durableHost) activation(key durableKey, ref *DurableRef) (*activation, error) {
+// epoch is the head's number of this node's activation, in a cluster.
+func (h *durableHost) activation(key durableKey, ref *DurableRef, epoch uint64) (*activation, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if act, ok := h.acts[key]; ok {
+		act.epoch = max(act.epoch, epoch)
 		return act, nil
 	}
 	if err := h.sys.checkOpen(); err != nil {
@@ -142,7 +164,7 @@ func (h *durableHost) activation(key durableKey, ref *DurableRef) (*activation, 
 	if err != nil {
 		return nil, err
 	}
-	act := &activation{host: h, key: key, store: store, init: ref.init}
+	act := &activation{host: h, key: key, store: store, init: ref.init, epoch: epoch}
 	spec := ref.class.Defaults.Clone()
 	spec.Namespace = h.sys.namespace
 	ctx := context.WithValue(context.Background(), activationKey{}, act)
@@ -169,6 +191,7 @@ func (h *durableHost) drop(act *activation) {
 	h.mu.Unlock()
 	act.timer.Stop()
 	h.sys.node.Forget(act.actor)
+	h.release(act)
 }
 
 type activationKey struct{}
@@ -180,6 +203,7 @@ type activation struct {
 	key   durableKey
 	store StateStore
 	init  proto.Message
+	epoch uint64        // the head's number of this activation, in a cluster
 	cls   *durableClass // set when the node actor is constructed
 	actor *node.Actor
 	timer *time.Timer
@@ -223,6 +247,7 @@ func (act *activation) checkIdle() {
 	if gone {
 		act.actor.Kill(errs.Cause{Kind: errs.CauseExited, Message: "durable actor deactivated after being idle"}, false, true)
 		h.sys.node.Forget(act.actor)
+		h.release(act)
 	}
 }
 

@@ -165,7 +165,10 @@ func (r *DurableRef) Class() string {
 // given id. It does no I/O: the actor is activated by the first call, and
 // created then from init (see RegisterDurable) if the state store does not
 // have it; an actor that exists keeps its state and init is ignored. It
-// fails with ErrUnknownClass when this system did not register the class.
+// fails with ErrUnknownClass when this system did not register the class,
+// unless it is in a cluster: there the actor is activated on one node at a
+// time, cluster-wide, which the head picks among the nodes hosting the
+// class, and calls from any process go to that activation.
 // It is called by generated code (GetOrCreateCounter).
 func GetOrCreate[I, S proto.Message, A, H any](ctx context.Context, sys *System, class *DurableClass[I, S, A], id string, init I, wrap func(*DurableRef) H) (H, error) {
 	var zero H
@@ -181,7 +184,9 @@ func GetOrCreate[I, S proto.Message, A, H any](ctx context.Context, sys *System,
 	if id == "" {
 		return zero, errs.Newf(errs.ErrInvalidOption, "%s: empty durable actor id", class.c.Name)
 	}
-	if !sys.node.Hosts(class.c.Name) {
+	// In a cluster the actor lives on a node the head picks: this process
+	// need not host the class.
+	if sys.cluster == nil && !sys.node.Hosts(class.c.Name) {
 		return zero, errs.Newf(errs.ErrUnknownClass, "durable actor class %s is not registered on node %s", class.c.Name, sys.node.ID)
 	}
 	var in proto.Message = init

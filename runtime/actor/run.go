@@ -261,6 +261,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	s.cluster = &clusterState{client: client}
 	agent := cluster.NewAgent(s.node, &actorv1.NodeInfo{NodeId: s.node.ID, Address: addr, Total: total.Float(),
 		Labels: cfg.labels, IsHead: f.head}, client.Head, f.heartbeat, cfg.log)
+	agent.SetDurable(s.durable)
 
 	mux := http.NewServeMux()
 	interceptors := connect.WithInterceptors(cluster.ServerErrors())

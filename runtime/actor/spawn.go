@@ -152,6 +152,22 @@ func (s *Spawner[I, H]) Scheduling(st Scheduling) *Spawner[I, H] {
 	return s
 }
 
+// PlacementGroup places the actor in bundle bundle of pg, on that
+// bundle's node, holding its resources out of the bundle's reservation
+// rather than the node's free resources. While the group waits for nodes,
+// so does the actor. A nil pg places the actor freely. Default: freely.
+func (s *Spawner[I, H]) PlacementGroup(pg *PlacementGroup, bundle int) *Spawner[I, H] {
+	if pg == nil {
+		s.spec.PlacementGroup, s.spec.Bundle = "", 0
+		return s
+	}
+	if bundle < 0 || bundle >= pg.bundles {
+		return s.fail(errs.Newf(errs.ErrInvalidOption, "placement group %s has %d bundles, no bundle %d", pg.id, pg.bundles, bundle))
+	}
+	s.spec.PlacementGroup, s.spec.Bundle = pg.id, bundle
+	return s
+}
+
 // MaxConcurrency sets how many methods of the default group run at once.
 // Default: the proto's, else 1.
 func (s *Spawner[I, H]) MaxConcurrency(n int) *Spawner[I, H] { s.spec.MaxConcurrency = n; return s }

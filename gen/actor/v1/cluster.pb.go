@@ -260,6 +260,125 @@ func (JobState) EnumDescriptor() ([]byte, []int) {
 	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{3}
 }
 
+// PlacementStrategy is how a placement group's bundles are laid on nodes.
+type PlacementStrategy int32
+
+const (
+	// PLACEMENT_STRATEGY_UNSPECIFIED is invalid.
+	PlacementStrategy_PLACEMENT_STRATEGY_UNSPECIFIED PlacementStrategy = 0
+	// PLACEMENT_STRATEGY_PACK puts the bundles on as few nodes as it can.
+	PlacementStrategy_PLACEMENT_STRATEGY_PACK PlacementStrategy = 1
+	// PLACEMENT_STRATEGY_SPREAD puts the bundles on distinct nodes as far as
+	// it can.
+	PlacementStrategy_PLACEMENT_STRATEGY_SPREAD PlacementStrategy = 2
+	// PLACEMENT_STRATEGY_STRICT_PACK puts every bundle on one node.
+	PlacementStrategy_PLACEMENT_STRATEGY_STRICT_PACK PlacementStrategy = 3
+	// PLACEMENT_STRATEGY_STRICT_SPREAD puts each bundle on a different node.
+	PlacementStrategy_PLACEMENT_STRATEGY_STRICT_SPREAD PlacementStrategy = 4
+)
+
+// Enum value maps for PlacementStrategy.
+var (
+	PlacementStrategy_name = map[int32]string{
+		0: "PLACEMENT_STRATEGY_UNSPECIFIED",
+		1: "PLACEMENT_STRATEGY_PACK",
+		2: "PLACEMENT_STRATEGY_SPREAD",
+		3: "PLACEMENT_STRATEGY_STRICT_PACK",
+		4: "PLACEMENT_STRATEGY_STRICT_SPREAD",
+	}
+	PlacementStrategy_value = map[string]int32{
+		"PLACEMENT_STRATEGY_UNSPECIFIED":   0,
+		"PLACEMENT_STRATEGY_PACK":          1,
+		"PLACEMENT_STRATEGY_SPREAD":        2,
+		"PLACEMENT_STRATEGY_STRICT_PACK":   3,
+		"PLACEMENT_STRATEGY_STRICT_SPREAD": 4,
+	}
+)
+
+func (x PlacementStrategy) Enum() *PlacementStrategy {
+	p := new(PlacementStrategy)
+	*p = x
+	return p
+}
+
+func (x PlacementStrategy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PlacementStrategy) Descriptor() protoreflect.EnumDescriptor {
+	return file_actor_v1_cluster_proto_enumTypes[4].Descriptor()
+}
+
+func (PlacementStrategy) Type() protoreflect.EnumType {
+	return &file_actor_v1_cluster_proto_enumTypes[4]
+}
+
+func (x PlacementStrategy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PlacementStrategy.Descriptor instead.
+func (PlacementStrategy) EnumDescriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{4}
+}
+
+// PlacementGroupState is a placement group's life.
+type PlacementGroupState int32
+
+const (
+	// PLACEMENT_GROUP_STATE_UNSPECIFIED is never reported.
+	PlacementGroupState_PLACEMENT_GROUP_STATE_UNSPECIFIED PlacementGroupState = 0
+	// PLACEMENT_GROUP_STATE_PENDING: some bundle waits for a node.
+	PlacementGroupState_PLACEMENT_GROUP_STATE_PENDING PlacementGroupState = 1
+	// PLACEMENT_GROUP_STATE_CREATED: every bundle is reserved on a node.
+	PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED PlacementGroupState = 2
+	// PLACEMENT_GROUP_STATE_REMOVED: removed; its reservation is free.
+	PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED PlacementGroupState = 3
+)
+
+// Enum value maps for PlacementGroupState.
+var (
+	PlacementGroupState_name = map[int32]string{
+		0: "PLACEMENT_GROUP_STATE_UNSPECIFIED",
+		1: "PLACEMENT_GROUP_STATE_PENDING",
+		2: "PLACEMENT_GROUP_STATE_CREATED",
+		3: "PLACEMENT_GROUP_STATE_REMOVED",
+	}
+	PlacementGroupState_value = map[string]int32{
+		"PLACEMENT_GROUP_STATE_UNSPECIFIED": 0,
+		"PLACEMENT_GROUP_STATE_PENDING":     1,
+		"PLACEMENT_GROUP_STATE_CREATED":     2,
+		"PLACEMENT_GROUP_STATE_REMOVED":     3,
+	}
+)
+
+func (x PlacementGroupState) Enum() *PlacementGroupState {
+	p := new(PlacementGroupState)
+	*p = x
+	return p
+}
+
+func (x PlacementGroupState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PlacementGroupState) Descriptor() protoreflect.EnumDescriptor {
+	return file_actor_v1_cluster_proto_enumTypes[5].Descriptor()
+}
+
+func (PlacementGroupState) Type() protoreflect.EnumType {
+	return &file_actor_v1_cluster_proto_enumTypes[5]
+}
+
+func (x PlacementGroupState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PlacementGroupState.Descriptor instead.
+func (PlacementGroupState) EnumDescriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{5}
+}
+
 // Cause is why an actor died.
 type Cause struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -358,8 +477,13 @@ type ActorSpec struct {
 	MaxTaskRetries int32 `protobuf:"varint,14,opt,name=max_task_retries,json=maxTaskRetries,proto3" json:"max_task_retries,omitempty"`
 	// max_pending_calls bounds the calls not finished; 0 without limit.
 	MaxPendingCalls int32 `protobuf:"varint,15,opt,name=max_pending_calls,json=maxPendingCalls,proto3" json:"max_pending_calls,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// placement_group_id places the actor in a bundle of that placement
+	// group, drawing on the bundle's reserved resources. Empty for none.
+	PlacementGroupId string `protobuf:"bytes,16,opt,name=placement_group_id,json=placementGroupId,proto3" json:"placement_group_id,omitempty"`
+	// bundle_index is the bundle of the placement group the actor runs in.
+	BundleIndex   int32 `protobuf:"varint,17,opt,name=bundle_index,json=bundleIndex,proto3" json:"bundle_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ActorSpec) Reset() {
@@ -493,6 +617,20 @@ func (x *ActorSpec) GetMaxTaskRetries() int32 {
 func (x *ActorSpec) GetMaxPendingCalls() int32 {
 	if x != nil {
 		return x.MaxPendingCalls
+	}
+	return 0
+}
+
+func (x *ActorSpec) GetPlacementGroupId() string {
+	if x != nil {
+		return x.PlacementGroupId
+	}
+	return ""
+}
+
+func (x *ActorSpec) GetBundleIndex() int32 {
+	if x != nil {
+		return x.BundleIndex
 	}
 	return 0
 }
@@ -2381,6 +2519,833 @@ func (x *RuntimeErrorDetail) GetSentinel() string {
 	return ""
 }
 
+// Bundle is one set of resources a placement group reserves on one node.
+type Bundle struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// resources are the reserved resources.
+	Resources map[string]float64 `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// node_id is the node holding the reservation, empty while unplaced.
+	NodeId        string `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Bundle) Reset() {
+	*x = Bundle{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Bundle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Bundle) ProtoMessage() {}
+
+func (x *Bundle) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Bundle.ProtoReflect.Descriptor instead.
+func (*Bundle) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *Bundle) GetResources() map[string]float64 {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *Bundle) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+// PlacementGroupInfo is what the cluster knows of one placement group.
+type PlacementGroupInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// placement_group_id is unique and never reused.
+	PlacementGroupId string `protobuf:"bytes,1,opt,name=placement_group_id,json=placementGroupId,proto3" json:"placement_group_id,omitempty"`
+	// strategy is how the bundles are laid on nodes.
+	Strategy PlacementStrategy `protobuf:"varint,2,opt,name=strategy,proto3,enum=actor.v1.PlacementStrategy" json:"strategy,omitempty"`
+	// bundles are the group's bundles, in order.
+	Bundles []*Bundle `protobuf:"bytes,3,rep,name=bundles,proto3" json:"bundles,omitempty"`
+	// state is the group's state.
+	State PlacementGroupState `protobuf:"varint,4,opt,name=state,proto3,enum=actor.v1.PlacementGroupState" json:"state,omitempty"`
+	// pending_reason says why a PENDING group waits.
+	PendingReason string `protobuf:"bytes,5,opt,name=pending_reason,json=pendingReason,proto3" json:"pending_reason,omitempty"`
+	// job_id is the job that created the group.
+	JobId string `protobuf:"bytes,6,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// created_unix_nano is when the head created the group.
+	CreatedUnixNano int64 `protobuf:"varint,7,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PlacementGroupInfo) Reset() {
+	*x = PlacementGroupInfo{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlacementGroupInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlacementGroupInfo) ProtoMessage() {}
+
+func (x *PlacementGroupInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlacementGroupInfo.ProtoReflect.Descriptor instead.
+func (*PlacementGroupInfo) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *PlacementGroupInfo) GetPlacementGroupId() string {
+	if x != nil {
+		return x.PlacementGroupId
+	}
+	return ""
+}
+
+func (x *PlacementGroupInfo) GetStrategy() PlacementStrategy {
+	if x != nil {
+		return x.Strategy
+	}
+	return PlacementStrategy_PLACEMENT_STRATEGY_UNSPECIFIED
+}
+
+func (x *PlacementGroupInfo) GetBundles() []*Bundle {
+	if x != nil {
+		return x.Bundles
+	}
+	return nil
+}
+
+func (x *PlacementGroupInfo) GetState() PlacementGroupState {
+	if x != nil {
+		return x.State
+	}
+	return PlacementGroupState_PLACEMENT_GROUP_STATE_UNSPECIFIED
+}
+
+func (x *PlacementGroupInfo) GetPendingReason() string {
+	if x != nil {
+		return x.PendingReason
+	}
+	return ""
+}
+
+func (x *PlacementGroupInfo) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *PlacementGroupInfo) GetCreatedUnixNano() int64 {
+	if x != nil {
+		return x.CreatedUnixNano
+	}
+	return 0
+}
+
+// CreatePlacementGroupRequest creates a placement group.
+type CreatePlacementGroupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// bundles are the resources of each bundle.
+	Bundles []*Bundle `protobuf:"bytes,1,rep,name=bundles,proto3" json:"bundles,omitempty"`
+	// strategy is how the bundles are laid on nodes.
+	Strategy PlacementStrategy `protobuf:"varint,2,opt,name=strategy,proto3,enum=actor.v1.PlacementStrategy" json:"strategy,omitempty"`
+	// job_id is the creating job.
+	JobId         string `protobuf:"bytes,3,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePlacementGroupRequest) Reset() {
+	*x = CreatePlacementGroupRequest{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePlacementGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePlacementGroupRequest) ProtoMessage() {}
+
+func (x *CreatePlacementGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePlacementGroupRequest.ProtoReflect.Descriptor instead.
+func (*CreatePlacementGroupRequest) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CreatePlacementGroupRequest) GetBundles() []*Bundle {
+	if x != nil {
+		return x.Bundles
+	}
+	return nil
+}
+
+func (x *CreatePlacementGroupRequest) GetStrategy() PlacementStrategy {
+	if x != nil {
+		return x.Strategy
+	}
+	return PlacementStrategy_PLACEMENT_STRATEGY_UNSPECIFIED
+}
+
+func (x *CreatePlacementGroupRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+// CreatePlacementGroupResponse returns the new group.
+type CreatePlacementGroupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// group is the new group, placed or pending.
+	Group         *PlacementGroupInfo `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePlacementGroupResponse) Reset() {
+	*x = CreatePlacementGroupResponse{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePlacementGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePlacementGroupResponse) ProtoMessage() {}
+
+func (x *CreatePlacementGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePlacementGroupResponse.ProtoReflect.Descriptor instead.
+func (*CreatePlacementGroupResponse) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CreatePlacementGroupResponse) GetGroup() *PlacementGroupInfo {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+// GetPlacementGroupRequest finds a placement group.
+type GetPlacementGroupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// placement_group_id is the group.
+	PlacementGroupId string `protobuf:"bytes,1,opt,name=placement_group_id,json=placementGroupId,proto3" json:"placement_group_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetPlacementGroupRequest) Reset() {
+	*x = GetPlacementGroupRequest{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPlacementGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPlacementGroupRequest) ProtoMessage() {}
+
+func (x *GetPlacementGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPlacementGroupRequest.ProtoReflect.Descriptor instead.
+func (*GetPlacementGroupRequest) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetPlacementGroupRequest) GetPlacementGroupId() string {
+	if x != nil {
+		return x.PlacementGroupId
+	}
+	return ""
+}
+
+// GetPlacementGroupResponse returns a placement group.
+type GetPlacementGroupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// group is the group found.
+	Group         *PlacementGroupInfo `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPlacementGroupResponse) Reset() {
+	*x = GetPlacementGroupResponse{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPlacementGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPlacementGroupResponse) ProtoMessage() {}
+
+func (x *GetPlacementGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPlacementGroupResponse.ProtoReflect.Descriptor instead.
+func (*GetPlacementGroupResponse) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetPlacementGroupResponse) GetGroup() *PlacementGroupInfo {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+// RemovePlacementGroupRequest removes a placement group.
+type RemovePlacementGroupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// placement_group_id is the group.
+	PlacementGroupId string `protobuf:"bytes,1,opt,name=placement_group_id,json=placementGroupId,proto3" json:"placement_group_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RemovePlacementGroupRequest) Reset() {
+	*x = RemovePlacementGroupRequest{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemovePlacementGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemovePlacementGroupRequest) ProtoMessage() {}
+
+func (x *RemovePlacementGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemovePlacementGroupRequest.ProtoReflect.Descriptor instead.
+func (*RemovePlacementGroupRequest) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *RemovePlacementGroupRequest) GetPlacementGroupId() string {
+	if x != nil {
+		return x.PlacementGroupId
+	}
+	return ""
+}
+
+// RemovePlacementGroupResponse acknowledges a removal.
+type RemovePlacementGroupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemovePlacementGroupResponse) Reset() {
+	*x = RemovePlacementGroupResponse{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemovePlacementGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemovePlacementGroupResponse) ProtoMessage() {}
+
+func (x *RemovePlacementGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemovePlacementGroupResponse.ProtoReflect.Descriptor instead.
+func (*RemovePlacementGroupResponse) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{41}
+}
+
+// DurableActivation is the node that activates one durable actor.
+type DurableActivation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// class is the durable actor's class.
+	Class string `protobuf:"bytes,1,opt,name=class,proto3" json:"class,omitempty"`
+	// id is the durable actor's id.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// node_id is the node hosting the activation.
+	NodeId string `protobuf:"bytes,3,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// node_address is that node's HOST:PORT.
+	NodeAddress string `protobuf:"bytes,4,opt,name=node_address,json=nodeAddress,proto3" json:"node_address,omitempty"`
+	// epoch grows each time the owning node starts an activation, so a
+	// release of an older activation is ignored.
+	Epoch         uint64 `protobuf:"varint,5,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DurableActivation) Reset() {
+	*x = DurableActivation{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DurableActivation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DurableActivation) ProtoMessage() {}
+
+func (x *DurableActivation) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DurableActivation.ProtoReflect.Descriptor instead.
+func (*DurableActivation) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *DurableActivation) GetClass() string {
+	if x != nil {
+		return x.Class
+	}
+	return ""
+}
+
+func (x *DurableActivation) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DurableActivation) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *DurableActivation) GetNodeAddress() string {
+	if x != nil {
+		return x.NodeAddress
+	}
+	return ""
+}
+
+func (x *DurableActivation) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+// ActivateDurableRequest finds or chooses the node of a durable actor.
+type ActivateDurableRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// class is the durable actor's class.
+	Class string `protobuf:"bytes,1,opt,name=class,proto3" json:"class,omitempty"`
+	// id is the durable actor's id.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// node_id is the asking node, which will activate the actor itself when
+	// the head picks it; empty for a driver.
+	NodeId        string `protobuf:"bytes,3,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateDurableRequest) Reset() {
+	*x = ActivateDurableRequest{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateDurableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateDurableRequest) ProtoMessage() {}
+
+func (x *ActivateDurableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateDurableRequest.ProtoReflect.Descriptor instead.
+func (*ActivateDurableRequest) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ActivateDurableRequest) GetClass() string {
+	if x != nil {
+		return x.Class
+	}
+	return ""
+}
+
+func (x *ActivateDurableRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ActivateDurableRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+// ActivateDurableResponse names the node hosting the activation.
+type ActivateDurableResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// activation is the owning node.
+	Activation    *DurableActivation `protobuf:"bytes,1,opt,name=activation,proto3" json:"activation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateDurableResponse) Reset() {
+	*x = ActivateDurableResponse{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateDurableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateDurableResponse) ProtoMessage() {}
+
+func (x *ActivateDurableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateDurableResponse.ProtoReflect.Descriptor instead.
+func (*ActivateDurableResponse) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ActivateDurableResponse) GetActivation() *DurableActivation {
+	if x != nil {
+		return x.Activation
+	}
+	return nil
+}
+
+// ReleaseDurableRequest ends a node's activation of a durable actor.
+type ReleaseDurableRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// class is the durable actor's class.
+	Class string `protobuf:"bytes,1,opt,name=class,proto3" json:"class,omitempty"`
+	// id is the durable actor's id.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// node_id is the node whose activation ended.
+	NodeId string `protobuf:"bytes,3,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// epoch is the activation's epoch, from ActivateDurable.
+	Epoch         uint64 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseDurableRequest) Reset() {
+	*x = ReleaseDurableRequest{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseDurableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseDurableRequest) ProtoMessage() {}
+
+func (x *ReleaseDurableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseDurableRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseDurableRequest) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ReleaseDurableRequest) GetClass() string {
+	if x != nil {
+		return x.Class
+	}
+	return ""
+}
+
+func (x *ReleaseDurableRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReleaseDurableRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ReleaseDurableRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+// ReleaseDurableResponse acknowledges a release.
+type ReleaseDurableResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseDurableResponse) Reset() {
+	*x = ReleaseDurableResponse{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseDurableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseDurableResponse) ProtoMessage() {}
+
+func (x *ReleaseDurableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseDurableResponse.ProtoReflect.Descriptor instead.
+func (*ReleaseDurableResponse) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{46}
+}
+
+// ListDurableRequest lists durable activations.
+type ListDurableRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDurableRequest) Reset() {
+	*x = ListDurableRequest{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDurableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDurableRequest) ProtoMessage() {}
+
+func (x *ListDurableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDurableRequest.ProtoReflect.Descriptor instead.
+func (*ListDurableRequest) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{47}
+}
+
+// ListDurableResponse lists durable activations.
+type ListDurableResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// activations are the activations, by class and id.
+	Activations   []*DurableActivation `protobuf:"bytes,1,rep,name=activations,proto3" json:"activations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDurableResponse) Reset() {
+	*x = ListDurableResponse{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDurableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDurableResponse) ProtoMessage() {}
+
+func (x *ListDurableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDurableResponse.ProtoReflect.Descriptor instead.
+func (*ListDurableResponse) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListDurableResponse) GetActivations() []*DurableActivation {
+	if x != nil {
+		return x.Activations
+	}
+	return nil
+}
+
 var File_actor_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_actor_v1_cluster_proto_rawDesc = "" +
@@ -2389,7 +3354,7 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x05Cause\x12'\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x13.actor.v1.CauseKindR\x04kind\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
-	"\x05stack\x18\x03 \x01(\tR\x05stack\"\x84\a\n" +
+	"\x05stack\x18\x03 \x01(\tR\x05stack\"\xd5\a\n" +
 	"\tActorSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\"\n" +
@@ -2408,7 +3373,9 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x12concurrency_groups\x18\f \x03(\v2*.actor.v1.ActorSpec.ConcurrencyGroupsEntryR\x11concurrencyGroups\x12!\n" +
 	"\fmax_restarts\x18\r \x01(\x05R\vmaxRestarts\x12(\n" +
 	"\x10max_task_retries\x18\x0e \x01(\x05R\x0emaxTaskRetries\x12*\n" +
-	"\x11max_pending_calls\x18\x0f \x01(\x05R\x0fmaxPendingCalls\x1a<\n" +
+	"\x11max_pending_calls\x18\x0f \x01(\x05R\x0fmaxPendingCalls\x12,\n" +
+	"\x12placement_group_id\x18\x10 \x01(\tR\x10placementGroupId\x12!\n" +
+	"\fbundle_index\x18\x11 \x01(\x05R\vbundleIndex\x1a<\n" +
 	"\x0eResourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\x1a@\n" +
@@ -2545,7 +3512,57 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x05class\x18\x02 \x01(\tR\x05class\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"0\n" +
 	"\x12RuntimeErrorDetail\x12\x1a\n" +
-	"\bsentinel\x18\x01 \x01(\tR\bsentinel*\x94\x01\n" +
+	"\bsentinel\x18\x01 \x01(\tR\bsentinel\"\x9e\x01\n" +
+	"\x06Bundle\x12=\n" +
+	"\tresources\x18\x01 \x03(\v2\x1f.actor.v1.Bundle.ResourcesEntryR\tresources\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x1a<\n" +
+	"\x0eResourcesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xc6\x02\n" +
+	"\x12PlacementGroupInfo\x12,\n" +
+	"\x12placement_group_id\x18\x01 \x01(\tR\x10placementGroupId\x127\n" +
+	"\bstrategy\x18\x02 \x01(\x0e2\x1b.actor.v1.PlacementStrategyR\bstrategy\x12*\n" +
+	"\abundles\x18\x03 \x03(\v2\x10.actor.v1.BundleR\abundles\x123\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x1d.actor.v1.PlacementGroupStateR\x05state\x12%\n" +
+	"\x0epending_reason\x18\x05 \x01(\tR\rpendingReason\x12\x15\n" +
+	"\x06job_id\x18\x06 \x01(\tR\x05jobId\x12*\n" +
+	"\x11created_unix_nano\x18\a \x01(\x03R\x0fcreatedUnixNano\"\x99\x01\n" +
+	"\x1bCreatePlacementGroupRequest\x12*\n" +
+	"\abundles\x18\x01 \x03(\v2\x10.actor.v1.BundleR\abundles\x127\n" +
+	"\bstrategy\x18\x02 \x01(\x0e2\x1b.actor.v1.PlacementStrategyR\bstrategy\x12\x15\n" +
+	"\x06job_id\x18\x03 \x01(\tR\x05jobId\"R\n" +
+	"\x1cCreatePlacementGroupResponse\x122\n" +
+	"\x05group\x18\x01 \x01(\v2\x1c.actor.v1.PlacementGroupInfoR\x05group\"H\n" +
+	"\x18GetPlacementGroupRequest\x12,\n" +
+	"\x12placement_group_id\x18\x01 \x01(\tR\x10placementGroupId\"O\n" +
+	"\x19GetPlacementGroupResponse\x122\n" +
+	"\x05group\x18\x01 \x01(\v2\x1c.actor.v1.PlacementGroupInfoR\x05group\"K\n" +
+	"\x1bRemovePlacementGroupRequest\x12,\n" +
+	"\x12placement_group_id\x18\x01 \x01(\tR\x10placementGroupId\"\x1e\n" +
+	"\x1cRemovePlacementGroupResponse\"\x8b\x01\n" +
+	"\x11DurableActivation\x12\x14\n" +
+	"\x05class\x18\x01 \x01(\tR\x05class\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x17\n" +
+	"\anode_id\x18\x03 \x01(\tR\x06nodeId\x12!\n" +
+	"\fnode_address\x18\x04 \x01(\tR\vnodeAddress\x12\x14\n" +
+	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\"W\n" +
+	"\x16ActivateDurableRequest\x12\x14\n" +
+	"\x05class\x18\x01 \x01(\tR\x05class\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x17\n" +
+	"\anode_id\x18\x03 \x01(\tR\x06nodeId\"V\n" +
+	"\x17ActivateDurableResponse\x12;\n" +
+	"\n" +
+	"activation\x18\x01 \x01(\v2\x1b.actor.v1.DurableActivationR\n" +
+	"activation\"l\n" +
+	"\x15ReleaseDurableRequest\x12\x14\n" +
+	"\x05class\x18\x01 \x01(\tR\x05class\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x17\n" +
+	"\anode_id\x18\x03 \x01(\tR\x06nodeId\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\"\x18\n" +
+	"\x16ReleaseDurableResponse\"\x14\n" +
+	"\x12ListDurableRequest\"T\n" +
+	"\x13ListDurableResponse\x12=\n" +
+	"\vactivations\x18\x01 \x03(\v2\x1b.actor.v1.DurableActivationR\vactivations*\x94\x01\n" +
 	"\n" +
 	"ActorState\x12\x1b\n" +
 	"\x17ACTOR_STATE_UNSPECIFIED\x10\x00\x12 \n" +
@@ -2568,7 +3585,18 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\bJobState\x12\x19\n" +
 	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11JOB_STATE_RUNNING\x10\x01\x12\x13\n" +
-	"\x0fJOB_STATE_ENDED\x10\x022\xea\x06\n" +
+	"\x0fJOB_STATE_ENDED\x10\x02*\xbd\x01\n" +
+	"\x11PlacementStrategy\x12\"\n" +
+	"\x1ePLACEMENT_STRATEGY_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17PLACEMENT_STRATEGY_PACK\x10\x01\x12\x1d\n" +
+	"\x19PLACEMENT_STRATEGY_SPREAD\x10\x02\x12\"\n" +
+	"\x1ePLACEMENT_STRATEGY_STRICT_PACK\x10\x03\x12$\n" +
+	" PLACEMENT_STRATEGY_STRICT_SPREAD\x10\x04*\xa5\x01\n" +
+	"\x13PlacementGroupState\x12%\n" +
+	"!PLACEMENT_GROUP_STATE_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dPLACEMENT_GROUP_STATE_PENDING\x10\x01\x12!\n" +
+	"\x1dPLACEMENT_GROUP_STATE_CREATED\x10\x02\x12!\n" +
+	"\x1dPLACEMENT_GROUP_STATE_REMOVED\x10\x032\x8f\v\n" +
 	"\vHeadService\x12M\n" +
 	"\fRegisterNode\x12\x1d.actor.v1.RegisterNodeRequest\x1a\x1e.actor.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.actor.v1.HeartbeatRequest\x1a\x1b.actor.v1.HeartbeatResponse\x12J\n" +
@@ -2583,7 +3611,13 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\n" +
 	"ListActors\x12\x1b.actor.v1.ListActorsRequest\x1a\x1c.actor.v1.ListActorsResponse\x12D\n" +
 	"\tListNodes\x12\x1a.actor.v1.ListNodesRequest\x1a\x1b.actor.v1.ListNodesResponse\x12A\n" +
-	"\bListJobs\x12\x19.actor.v1.ListJobsRequest\x1a\x1a.actor.v1.ListJobsResponseB1Z/github.com/troupehq/troupe/gen/actor/v1;actorv1b\x06proto3"
+	"\bListJobs\x12\x19.actor.v1.ListJobsRequest\x1a\x1a.actor.v1.ListJobsResponse\x12e\n" +
+	"\x14CreatePlacementGroup\x12%.actor.v1.CreatePlacementGroupRequest\x1a&.actor.v1.CreatePlacementGroupResponse\x12\\\n" +
+	"\x11GetPlacementGroup\x12\".actor.v1.GetPlacementGroupRequest\x1a#.actor.v1.GetPlacementGroupResponse\x12e\n" +
+	"\x14RemovePlacementGroup\x12%.actor.v1.RemovePlacementGroupRequest\x1a&.actor.v1.RemovePlacementGroupResponse\x12V\n" +
+	"\x0fActivateDurable\x12 .actor.v1.ActivateDurableRequest\x1a!.actor.v1.ActivateDurableResponse\x12S\n" +
+	"\x0eReleaseDurable\x12\x1f.actor.v1.ReleaseDurableRequest\x1a .actor.v1.ReleaseDurableResponse\x12J\n" +
+	"\vListDurable\x12\x1c.actor.v1.ListDurableRequest\x1a\x1d.actor.v1.ListDurableResponseB1Z/github.com/troupehq/troupe/gen/actor/v1;actorv1b\x06proto3"
 
 var (
 	file_actor_v1_cluster_proto_rawDescOnce sync.Once
@@ -2597,114 +3631,154 @@ func file_actor_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_actor_v1_cluster_proto_rawDescData
 }
 
-var file_actor_v1_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_actor_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_actor_v1_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_actor_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_actor_v1_cluster_proto_goTypes = []any{
-	(ActorState)(0),                // 0: actor.v1.ActorState
-	(CauseKind)(0),                 // 1: actor.v1.CauseKind
-	(NodeState)(0),                 // 2: actor.v1.NodeState
-	(JobState)(0),                  // 3: actor.v1.JobState
-	(*Cause)(nil),                  // 4: actor.v1.Cause
-	(*ActorSpec)(nil),              // 5: actor.v1.ActorSpec
-	(*ActorInfo)(nil),              // 6: actor.v1.ActorInfo
-	(*ActorRecord)(nil),            // 7: actor.v1.ActorRecord
-	(*NodeInfo)(nil),               // 8: actor.v1.NodeInfo
-	(*JobInfo)(nil),                // 9: actor.v1.JobInfo
-	(*HostedActor)(nil),            // 10: actor.v1.HostedActor
-	(*RegisterNodeRequest)(nil),    // 11: actor.v1.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil),   // 12: actor.v1.RegisterNodeResponse
-	(*HeartbeatRequest)(nil),       // 13: actor.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),      // 14: actor.v1.HeartbeatResponse
-	(*ReportActorRequest)(nil),     // 15: actor.v1.ReportActorRequest
-	(*ReportActorResponse)(nil),    // 16: actor.v1.ReportActorResponse
-	(*RegisterJobRequest)(nil),     // 17: actor.v1.RegisterJobRequest
-	(*RegisterJobResponse)(nil),    // 18: actor.v1.RegisterJobResponse
-	(*JobHeartbeatRequest)(nil),    // 19: actor.v1.JobHeartbeatRequest
-	(*JobHeartbeatResponse)(nil),   // 20: actor.v1.JobHeartbeatResponse
-	(*EndJobRequest)(nil),          // 21: actor.v1.EndJobRequest
-	(*EndJobResponse)(nil),         // 22: actor.v1.EndJobResponse
-	(*SpawnActorRequest)(nil),      // 23: actor.v1.SpawnActorRequest
-	(*SpawnActorResponse)(nil),     // 24: actor.v1.SpawnActorResponse
-	(*GetActorRequest)(nil),        // 25: actor.v1.GetActorRequest
-	(*GetActorResponse)(nil),       // 26: actor.v1.GetActorResponse
-	(*KillActorRequest)(nil),       // 27: actor.v1.KillActorRequest
-	(*KillActorResponse)(nil),      // 28: actor.v1.KillActorResponse
-	(*ListActorsRequest)(nil),      // 29: actor.v1.ListActorsRequest
-	(*ListActorsResponse)(nil),     // 30: actor.v1.ListActorsResponse
-	(*ListNodesRequest)(nil),       // 31: actor.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),      // 32: actor.v1.ListNodesResponse
-	(*ListJobsRequest)(nil),        // 33: actor.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 34: actor.v1.ListJobsResponse
-	(*ActorDiedDetail)(nil),        // 35: actor.v1.ActorDiedDetail
-	(*ActorUnavailableDetail)(nil), // 36: actor.v1.ActorUnavailableDetail
-	(*RuntimeErrorDetail)(nil),     // 37: actor.v1.RuntimeErrorDetail
-	nil,                            // 38: actor.v1.ActorSpec.ResourcesEntry
-	nil,                            // 39: actor.v1.ActorSpec.LabelSelectorEntry
-	nil,                            // 40: actor.v1.ActorSpec.ConcurrencyGroupsEntry
-	nil,                            // 41: actor.v1.NodeInfo.TotalEntry
-	nil,                            // 42: actor.v1.NodeInfo.AvailableEntry
-	nil,                            // 43: actor.v1.NodeInfo.LabelsEntry
-	nil,                            // 44: actor.v1.ListActorsRequest.FiltersEntry
-	(SchedulingStrategy)(0),        // 45: actor.v1.SchedulingStrategy
+	(ActorState)(0),                      // 0: actor.v1.ActorState
+	(CauseKind)(0),                       // 1: actor.v1.CauseKind
+	(NodeState)(0),                       // 2: actor.v1.NodeState
+	(JobState)(0),                        // 3: actor.v1.JobState
+	(PlacementStrategy)(0),               // 4: actor.v1.PlacementStrategy
+	(PlacementGroupState)(0),             // 5: actor.v1.PlacementGroupState
+	(*Cause)(nil),                        // 6: actor.v1.Cause
+	(*ActorSpec)(nil),                    // 7: actor.v1.ActorSpec
+	(*ActorInfo)(nil),                    // 8: actor.v1.ActorInfo
+	(*ActorRecord)(nil),                  // 9: actor.v1.ActorRecord
+	(*NodeInfo)(nil),                     // 10: actor.v1.NodeInfo
+	(*JobInfo)(nil),                      // 11: actor.v1.JobInfo
+	(*HostedActor)(nil),                  // 12: actor.v1.HostedActor
+	(*RegisterNodeRequest)(nil),          // 13: actor.v1.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),         // 14: actor.v1.RegisterNodeResponse
+	(*HeartbeatRequest)(nil),             // 15: actor.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),            // 16: actor.v1.HeartbeatResponse
+	(*ReportActorRequest)(nil),           // 17: actor.v1.ReportActorRequest
+	(*ReportActorResponse)(nil),          // 18: actor.v1.ReportActorResponse
+	(*RegisterJobRequest)(nil),           // 19: actor.v1.RegisterJobRequest
+	(*RegisterJobResponse)(nil),          // 20: actor.v1.RegisterJobResponse
+	(*JobHeartbeatRequest)(nil),          // 21: actor.v1.JobHeartbeatRequest
+	(*JobHeartbeatResponse)(nil),         // 22: actor.v1.JobHeartbeatResponse
+	(*EndJobRequest)(nil),                // 23: actor.v1.EndJobRequest
+	(*EndJobResponse)(nil),               // 24: actor.v1.EndJobResponse
+	(*SpawnActorRequest)(nil),            // 25: actor.v1.SpawnActorRequest
+	(*SpawnActorResponse)(nil),           // 26: actor.v1.SpawnActorResponse
+	(*GetActorRequest)(nil),              // 27: actor.v1.GetActorRequest
+	(*GetActorResponse)(nil),             // 28: actor.v1.GetActorResponse
+	(*KillActorRequest)(nil),             // 29: actor.v1.KillActorRequest
+	(*KillActorResponse)(nil),            // 30: actor.v1.KillActorResponse
+	(*ListActorsRequest)(nil),            // 31: actor.v1.ListActorsRequest
+	(*ListActorsResponse)(nil),           // 32: actor.v1.ListActorsResponse
+	(*ListNodesRequest)(nil),             // 33: actor.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),            // 34: actor.v1.ListNodesResponse
+	(*ListJobsRequest)(nil),              // 35: actor.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),             // 36: actor.v1.ListJobsResponse
+	(*ActorDiedDetail)(nil),              // 37: actor.v1.ActorDiedDetail
+	(*ActorUnavailableDetail)(nil),       // 38: actor.v1.ActorUnavailableDetail
+	(*RuntimeErrorDetail)(nil),           // 39: actor.v1.RuntimeErrorDetail
+	(*Bundle)(nil),                       // 40: actor.v1.Bundle
+	(*PlacementGroupInfo)(nil),           // 41: actor.v1.PlacementGroupInfo
+	(*CreatePlacementGroupRequest)(nil),  // 42: actor.v1.CreatePlacementGroupRequest
+	(*CreatePlacementGroupResponse)(nil), // 43: actor.v1.CreatePlacementGroupResponse
+	(*GetPlacementGroupRequest)(nil),     // 44: actor.v1.GetPlacementGroupRequest
+	(*GetPlacementGroupResponse)(nil),    // 45: actor.v1.GetPlacementGroupResponse
+	(*RemovePlacementGroupRequest)(nil),  // 46: actor.v1.RemovePlacementGroupRequest
+	(*RemovePlacementGroupResponse)(nil), // 47: actor.v1.RemovePlacementGroupResponse
+	(*DurableActivation)(nil),            // 48: actor.v1.DurableActivation
+	(*ActivateDurableRequest)(nil),       // 49: actor.v1.ActivateDurableRequest
+	(*ActivateDurableResponse)(nil),      // 50: actor.v1.ActivateDurableResponse
+	(*ReleaseDurableRequest)(nil),        // 51: actor.v1.ReleaseDurableRequest
+	(*ReleaseDurableResponse)(nil),       // 52: actor.v1.ReleaseDurableResponse
+	(*ListDurableRequest)(nil),           // 53: actor.v1.ListDurableRequest
+	(*ListDurableResponse)(nil),          // 54: actor.v1.ListDurableResponse
+	nil,                                  // 55: actor.v1.ActorSpec.ResourcesEntry
+	nil,                                  // 56: actor.v1.ActorSpec.LabelSelectorEntry
+	nil,                                  // 57: actor.v1.ActorSpec.ConcurrencyGroupsEntry
+	nil,                                  // 58: actor.v1.NodeInfo.TotalEntry
+	nil,                                  // 59: actor.v1.NodeInfo.AvailableEntry
+	nil,                                  // 60: actor.v1.NodeInfo.LabelsEntry
+	nil,                                  // 61: actor.v1.ListActorsRequest.FiltersEntry
+	nil,                                  // 62: actor.v1.Bundle.ResourcesEntry
+	(SchedulingStrategy)(0),              // 63: actor.v1.SchedulingStrategy
 }
 var file_actor_v1_cluster_proto_depIdxs = []int32{
 	1,  // 0: actor.v1.Cause.kind:type_name -> actor.v1.CauseKind
-	38, // 1: actor.v1.ActorSpec.resources:type_name -> actor.v1.ActorSpec.ResourcesEntry
-	39, // 2: actor.v1.ActorSpec.label_selector:type_name -> actor.v1.ActorSpec.LabelSelectorEntry
-	45, // 3: actor.v1.ActorSpec.scheduling:type_name -> actor.v1.SchedulingStrategy
-	40, // 4: actor.v1.ActorSpec.concurrency_groups:type_name -> actor.v1.ActorSpec.ConcurrencyGroupsEntry
+	55, // 1: actor.v1.ActorSpec.resources:type_name -> actor.v1.ActorSpec.ResourcesEntry
+	56, // 2: actor.v1.ActorSpec.label_selector:type_name -> actor.v1.ActorSpec.LabelSelectorEntry
+	63, // 3: actor.v1.ActorSpec.scheduling:type_name -> actor.v1.SchedulingStrategy
+	57, // 4: actor.v1.ActorSpec.concurrency_groups:type_name -> actor.v1.ActorSpec.ConcurrencyGroupsEntry
 	0,  // 5: actor.v1.ActorInfo.state:type_name -> actor.v1.ActorState
-	4,  // 6: actor.v1.ActorInfo.death_cause:type_name -> actor.v1.Cause
-	5,  // 7: actor.v1.ActorInfo.spec:type_name -> actor.v1.ActorSpec
-	6,  // 8: actor.v1.ActorRecord.info:type_name -> actor.v1.ActorInfo
-	41, // 9: actor.v1.NodeInfo.total:type_name -> actor.v1.NodeInfo.TotalEntry
-	42, // 10: actor.v1.NodeInfo.available:type_name -> actor.v1.NodeInfo.AvailableEntry
-	43, // 11: actor.v1.NodeInfo.labels:type_name -> actor.v1.NodeInfo.LabelsEntry
+	6,  // 6: actor.v1.ActorInfo.death_cause:type_name -> actor.v1.Cause
+	7,  // 7: actor.v1.ActorInfo.spec:type_name -> actor.v1.ActorSpec
+	8,  // 8: actor.v1.ActorRecord.info:type_name -> actor.v1.ActorInfo
+	58, // 9: actor.v1.NodeInfo.total:type_name -> actor.v1.NodeInfo.TotalEntry
+	59, // 10: actor.v1.NodeInfo.available:type_name -> actor.v1.NodeInfo.AvailableEntry
+	60, // 11: actor.v1.NodeInfo.labels:type_name -> actor.v1.NodeInfo.LabelsEntry
 	2,  // 12: actor.v1.NodeInfo.state:type_name -> actor.v1.NodeState
 	3,  // 13: actor.v1.JobInfo.state:type_name -> actor.v1.JobState
 	0,  // 14: actor.v1.HostedActor.state:type_name -> actor.v1.ActorState
-	4,  // 15: actor.v1.HostedActor.death_cause:type_name -> actor.v1.Cause
-	8,  // 16: actor.v1.RegisterNodeRequest.node:type_name -> actor.v1.NodeInfo
-	10, // 17: actor.v1.RegisterNodeRequest.actors:type_name -> actor.v1.HostedActor
-	10, // 18: actor.v1.HeartbeatRequest.actors:type_name -> actor.v1.HostedActor
-	10, // 19: actor.v1.ReportActorRequest.actor:type_name -> actor.v1.HostedActor
-	5,  // 20: actor.v1.SpawnActorRequest.spec:type_name -> actor.v1.ActorSpec
-	6,  // 21: actor.v1.SpawnActorResponse.actor:type_name -> actor.v1.ActorInfo
-	6,  // 22: actor.v1.GetActorResponse.actor:type_name -> actor.v1.ActorInfo
-	44, // 23: actor.v1.ListActorsRequest.filters:type_name -> actor.v1.ListActorsRequest.FiltersEntry
-	6,  // 24: actor.v1.ListActorsResponse.actors:type_name -> actor.v1.ActorInfo
-	8,  // 25: actor.v1.ListNodesResponse.nodes:type_name -> actor.v1.NodeInfo
-	9,  // 26: actor.v1.ListJobsResponse.jobs:type_name -> actor.v1.JobInfo
-	4,  // 27: actor.v1.ActorDiedDetail.cause:type_name -> actor.v1.Cause
-	11, // 28: actor.v1.HeadService.RegisterNode:input_type -> actor.v1.RegisterNodeRequest
-	13, // 29: actor.v1.HeadService.Heartbeat:input_type -> actor.v1.HeartbeatRequest
-	15, // 30: actor.v1.HeadService.ReportActor:input_type -> actor.v1.ReportActorRequest
-	17, // 31: actor.v1.HeadService.RegisterJob:input_type -> actor.v1.RegisterJobRequest
-	19, // 32: actor.v1.HeadService.JobHeartbeat:input_type -> actor.v1.JobHeartbeatRequest
-	21, // 33: actor.v1.HeadService.EndJob:input_type -> actor.v1.EndJobRequest
-	23, // 34: actor.v1.HeadService.SpawnActor:input_type -> actor.v1.SpawnActorRequest
-	25, // 35: actor.v1.HeadService.GetActor:input_type -> actor.v1.GetActorRequest
-	27, // 36: actor.v1.HeadService.KillActor:input_type -> actor.v1.KillActorRequest
-	29, // 37: actor.v1.HeadService.ListActors:input_type -> actor.v1.ListActorsRequest
-	31, // 38: actor.v1.HeadService.ListNodes:input_type -> actor.v1.ListNodesRequest
-	33, // 39: actor.v1.HeadService.ListJobs:input_type -> actor.v1.ListJobsRequest
-	12, // 40: actor.v1.HeadService.RegisterNode:output_type -> actor.v1.RegisterNodeResponse
-	14, // 41: actor.v1.HeadService.Heartbeat:output_type -> actor.v1.HeartbeatResponse
-	16, // 42: actor.v1.HeadService.ReportActor:output_type -> actor.v1.ReportActorResponse
-	18, // 43: actor.v1.HeadService.RegisterJob:output_type -> actor.v1.RegisterJobResponse
-	20, // 44: actor.v1.HeadService.JobHeartbeat:output_type -> actor.v1.JobHeartbeatResponse
-	22, // 45: actor.v1.HeadService.EndJob:output_type -> actor.v1.EndJobResponse
-	24, // 46: actor.v1.HeadService.SpawnActor:output_type -> actor.v1.SpawnActorResponse
-	26, // 47: actor.v1.HeadService.GetActor:output_type -> actor.v1.GetActorResponse
-	28, // 48: actor.v1.HeadService.KillActor:output_type -> actor.v1.KillActorResponse
-	30, // 49: actor.v1.HeadService.ListActors:output_type -> actor.v1.ListActorsResponse
-	32, // 50: actor.v1.HeadService.ListNodes:output_type -> actor.v1.ListNodesResponse
-	34, // 51: actor.v1.HeadService.ListJobs:output_type -> actor.v1.ListJobsResponse
-	40, // [40:52] is the sub-list for method output_type
-	28, // [28:40] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	6,  // 15: actor.v1.HostedActor.death_cause:type_name -> actor.v1.Cause
+	10, // 16: actor.v1.RegisterNodeRequest.node:type_name -> actor.v1.NodeInfo
+	12, // 17: actor.v1.RegisterNodeRequest.actors:type_name -> actor.v1.HostedActor
+	12, // 18: actor.v1.HeartbeatRequest.actors:type_name -> actor.v1.HostedActor
+	12, // 19: actor.v1.ReportActorRequest.actor:type_name -> actor.v1.HostedActor
+	7,  // 20: actor.v1.SpawnActorRequest.spec:type_name -> actor.v1.ActorSpec
+	8,  // 21: actor.v1.SpawnActorResponse.actor:type_name -> actor.v1.ActorInfo
+	8,  // 22: actor.v1.GetActorResponse.actor:type_name -> actor.v1.ActorInfo
+	61, // 23: actor.v1.ListActorsRequest.filters:type_name -> actor.v1.ListActorsRequest.FiltersEntry
+	8,  // 24: actor.v1.ListActorsResponse.actors:type_name -> actor.v1.ActorInfo
+	10, // 25: actor.v1.ListNodesResponse.nodes:type_name -> actor.v1.NodeInfo
+	11, // 26: actor.v1.ListJobsResponse.jobs:type_name -> actor.v1.JobInfo
+	6,  // 27: actor.v1.ActorDiedDetail.cause:type_name -> actor.v1.Cause
+	62, // 28: actor.v1.Bundle.resources:type_name -> actor.v1.Bundle.ResourcesEntry
+	4,  // 29: actor.v1.PlacementGroupInfo.strategy:type_name -> actor.v1.PlacementStrategy
+	40, // 30: actor.v1.PlacementGroupInfo.bundles:type_name -> actor.v1.Bundle
+	5,  // 31: actor.v1.PlacementGroupInfo.state:type_name -> actor.v1.PlacementGroupState
+	40, // 32: actor.v1.CreatePlacementGroupRequest.bundles:type_name -> actor.v1.Bundle
+	4,  // 33: actor.v1.CreatePlacementGroupRequest.strategy:type_name -> actor.v1.PlacementStrategy
+	41, // 34: actor.v1.CreatePlacementGroupResponse.group:type_name -> actor.v1.PlacementGroupInfo
+	41, // 35: actor.v1.GetPlacementGroupResponse.group:type_name -> actor.v1.PlacementGroupInfo
+	48, // 36: actor.v1.ActivateDurableResponse.activation:type_name -> actor.v1.DurableActivation
+	48, // 37: actor.v1.ListDurableResponse.activations:type_name -> actor.v1.DurableActivation
+	13, // 38: actor.v1.HeadService.RegisterNode:input_type -> actor.v1.RegisterNodeRequest
+	15, // 39: actor.v1.HeadService.Heartbeat:input_type -> actor.v1.HeartbeatRequest
+	17, // 40: actor.v1.HeadService.ReportActor:input_type -> actor.v1.ReportActorRequest
+	19, // 41: actor.v1.HeadService.RegisterJob:input_type -> actor.v1.RegisterJobRequest
+	21, // 42: actor.v1.HeadService.JobHeartbeat:input_type -> actor.v1.JobHeartbeatRequest
+	23, // 43: actor.v1.HeadService.EndJob:input_type -> actor.v1.EndJobRequest
+	25, // 44: actor.v1.HeadService.SpawnActor:input_type -> actor.v1.SpawnActorRequest
+	27, // 45: actor.v1.HeadService.GetActor:input_type -> actor.v1.GetActorRequest
+	29, // 46: actor.v1.HeadService.KillActor:input_type -> actor.v1.KillActorRequest
+	31, // 47: actor.v1.HeadService.ListActors:input_type -> actor.v1.ListActorsRequest
+	33, // 48: actor.v1.HeadService.ListNodes:input_type -> actor.v1.ListNodesRequest
+	35, // 49: actor.v1.HeadService.ListJobs:input_type -> actor.v1.ListJobsRequest
+	42, // 50: actor.v1.HeadService.CreatePlacementGroup:input_type -> actor.v1.CreatePlacementGroupRequest
+	44, // 51: actor.v1.HeadService.GetPlacementGroup:input_type -> actor.v1.GetPlacementGroupRequest
+	46, // 52: actor.v1.HeadService.RemovePlacementGroup:input_type -> actor.v1.RemovePlacementGroupRequest
+	49, // 53: actor.v1.HeadService.ActivateDurable:input_type -> actor.v1.ActivateDurableRequest
+	51, // 54: actor.v1.HeadService.ReleaseDurable:input_type -> actor.v1.ReleaseDurableRequest
+	53, // 55: actor.v1.HeadService.ListDurable:input_type -> actor.v1.ListDurableRequest
+	14, // 56: actor.v1.HeadService.RegisterNode:output_type -> actor.v1.RegisterNodeResponse
+	16, // 57: actor.v1.HeadService.Heartbeat:output_type -> actor.v1.HeartbeatResponse
+	18, // 58: actor.v1.HeadService.ReportActor:output_type -> actor.v1.ReportActorResponse
+	20, // 59: actor.v1.HeadService.RegisterJob:output_type -> actor.v1.RegisterJobResponse
+	22, // 60: actor.v1.HeadService.JobHeartbeat:output_type -> actor.v1.JobHeartbeatResponse
+	24, // 61: actor.v1.HeadService.EndJob:output_type -> actor.v1.EndJobResponse
+	26, // 62: actor.v1.HeadService.SpawnActor:output_type -> actor.v1.SpawnActorResponse
+	28, // 63: actor.v1.HeadService.GetActor:output_type -> actor.v1.GetActorResponse
+	30, // 64: actor.v1.HeadService.KillActor:output_type -> actor.v1.KillActorResponse
+	32, // 65: actor.v1.HeadService.ListActors:output_type -> actor.v1.ListActorsResponse
+	34, // 66: actor.v1.HeadService.ListNodes:output_type -> actor.v1.ListNodesResponse
+	36, // 67: actor.v1.HeadService.ListJobs:output_type -> actor.v1.ListJobsResponse
+	43, // 68: actor.v1.HeadService.CreatePlacementGroup:output_type -> actor.v1.CreatePlacementGroupResponse
+	45, // 69: actor.v1.HeadService.GetPlacementGroup:output_type -> actor.v1.GetPlacementGroupResponse
+	47, // 70: actor.v1.HeadService.RemovePlacementGroup:output_type -> actor.v1.RemovePlacementGroupResponse
+	50, // 71: actor.v1.HeadService.ActivateDurable:output_type -> actor.v1.ActivateDurableResponse
+	52, // 72: actor.v1.HeadService.ReleaseDurable:output_type -> actor.v1.ReleaseDurableResponse
+	54, // 73: actor.v1.HeadService.ListDurable:output_type -> actor.v1.ListDurableResponse
+	56, // [56:74] is the sub-list for method output_type
+	38, // [38:56] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_actor_v1_cluster_proto_init() }
@@ -2718,8 +3792,8 @@ func file_actor_v1_cluster_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actor_v1_cluster_proto_rawDesc), len(file_actor_v1_cluster_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   41,
+			NumEnums:      6,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ type Agent struct {
 	head actorv1connect.HeadServiceClient
 	log  *slog.Logger
 
+	durable  DurableHost // runs calls to durable actors (durable.go)
 	interval time.Duration
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
@@ -201,6 +203,10 @@ func (a *Agent) KillActor(_ context.Context, req *connect.Request[actorv1.NodeSe
 // decodes the request by the procedure of the target actor's class and
 // submits it to the actor's mailbox.
 func (a *Agent) Dispatch(ctx context.Context, env *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
+	if strings.HasPrefix(env.GetActorId(), DurablePrefix) {
+		a.dispatchDurable(ctx, env, done)
+		return
+	}
 	act, ok := a.node.Actor(env.GetActorId())
 	if !ok || act.State() == node.Dead && act.Info().Cause.Kind == errs.CauseNodeLost {
 		// Never here, or stopped because the head moved it elsewhere (or

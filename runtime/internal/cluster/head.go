@@ -57,6 +57,10 @@ type Head struct {
 	clients map[string]actorv1connect.NodeServiceClient
 	next    int // round robin for SPREAD
 	seq     uint64
+	// pgs are the placement groups (head_groups.go).
+	pgs *headGroups
+	// dur is the durable actors' activation table (durable.go).
+	dur durableTable
 }
 
 type nameKey struct{ namespace, name string }
@@ -126,6 +130,9 @@ func (h *Head) recover() error {
 		total, _ := resources.FromFloat(ni.GetTotal())
 		h.nodes[ni.GetNodeId()] = &headNode{info: ni, total: total, avail: total.Clone(), lastSeen: now}
 	}
+	if err := h.recoverGroups(); err != nil {
+		return fmt.Errorf("recover placement groups: %w", err)
+	}
 	sort.SliceStable(w.actors, func(i, j int) bool {
 		return w.actors[i].GetInfo().GetCreatedUnixNano() < w.actors[j].GetInfo().GetCreatedUnixNano()
 	})
@@ -142,7 +149,7 @@ func (h *Head) recover() error {
 			continue
 		}
 		if n := h.nodes[rec.GetInfo().GetNodeId()]; n != nil {
-			n.avail.Sub(spec.Resources)
+			n.avail.Sub(h.nodeCostLocked(&spec))
 		}
 		if spec.Name != "" {
 			h.names[nameKey{spec.Namespace, spec.Name}] = a
@@ -233,6 +240,7 @@ func (h *Head) nodeLostLocked(n *headNode, w *write, why string) []func() {
 	n.info.Available = nil
 	n.avail = n.total.Clone()
 	w.nodes = append(w.nodes, n.info)
+	h.groupsNodeLostLocked(n)
 	var todo []func()
 	for _, a := range h.order {
 		if a.dead() || a.info().GetNodeId() != n.info.GetNodeId() {
@@ -266,7 +274,7 @@ func (h *Head) deadLocked(a *headActor, w *write, cause errs.Cause) []func() {
 		return nil
 	}
 	if n := h.nodes[in.GetNodeId()]; n != nil && n.alive() {
-		n.avail.Add(a.spec.Resources)
+		n.avail.Add(h.nodeCostLocked(&a.spec))
 	}
 	in.State = actorv1.ActorState_ACTOR_STATE_DEAD
 	in.DeathCause = CauseToProto(cause)
@@ -318,11 +326,12 @@ func (h *Head) endJobLocked(j *headJob, w *write) []func() {
 			todo = append(todo, h.killLocked(a, w, errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("job %s ended", j.info.GetJobId())})...)
 		}
 	}
-	return todo
+	return append(todo, h.removeJobGroupsLocked(j, w)...)
 }
 
 // placePendingLocked places every waiting actor that fits now.
 func (h *Head) placePendingLocked(w *write) []func() {
+	h.placeGroupsLocked()
 	var todo []func()
 	for _, a := range h.order {
 		in := a.info()
@@ -349,7 +358,7 @@ func (h *Head) placePendingLocked(w *write) []func() {
 // that creates it there. done, if set, is called with the outcome.
 func (h *Head) assignLocked(a *headActor, host *headNode, w *write, done chan<- error) func() {
 	in := a.info()
-	host.avail.Sub(a.spec.Resources)
+	host.avail.Sub(h.nodeCostLocked(&a.spec))
 	in.NodeId, in.NodeAddress, in.Pid = host.info.GetNodeId(), host.info.GetAddress(), host.info.GetPid()
 	in.PendingReason = ""
 	a.creating = true
@@ -367,7 +376,7 @@ func (h *Head) assignLocked(a *headActor, host *headNode, w *write, done chan<- 
 			h.cfg.Log.Warn("creating an actor on its node failed; it waits for another placement",
 				"actor_id", in.GetActorId(), "node_id", req.GetActor().GetNodeId(), "error", err)
 			if n := h.nodes[req.GetActor().GetNodeId()]; n != nil && n.alive() {
-				n.avail.Add(a.spec.Resources)
+				n.avail.Add(h.nodeCostLocked(&a.spec))
 			}
 			in.NodeId, in.NodeAddress, in.Pid = "", "", 0
 			in.PendingReason = fmt.Sprintf("creation on node %s failed: %v", req.GetActor().GetNodeId(), err)
@@ -385,6 +394,9 @@ func (h *Head) assignLocked(a *headActor, host *headNode, w *write, done chan<- 
 // placement rules the embedded node uses too (control.Choose). With none,
 // it says why, and whether a live node could ever fit (feasible).
 func (h *Head) chooseLocked(class string, spec *node.Spec) (host *headNode, reason string, feasible bool) {
+	if spec.PlacementGroup != "" {
+		return h.chooseInGroupLocked(class, spec)
+	}
 	load := map[string]int{}
 	for _, a := range h.order {
 		if !a.dead() {

@@ -32,6 +32,7 @@ func (h *Head) RegisterNode(_ context.Context, req *connect.Request[actorv1.Regi
 	var todo []func()
 	n := &headNode{info: ni, total: total, avail: total.Clone(), lastSeen: time.Now()}
 	h.nodes[ni.GetNodeId()] = n
+	h.reserveBundlesLocked(n)
 	hosted := map[string]*actorv1.HostedActor{}
 	for _, ha := range req.Msg.GetActors() {
 		hosted[ha.GetActorId()] = ha
@@ -42,7 +43,7 @@ func (h *Head) RegisterNode(_ context.Context, req *connect.Request[actorv1.Regi
 			continue
 		}
 		if ha, ok := hosted[in.GetActorId()]; ok || a.creating {
-			n.avail.Sub(a.spec.Resources)
+			n.avail.Sub(h.nodeCostLocked(&a.spec))
 			in.NodeAddress, in.Pid = ni.GetAddress(), ni.GetPid()
 			if ok {
 				todo = append(todo, h.updateLocked(a, ha, &w)...)
@@ -81,7 +82,7 @@ func (h *Head) updateLocked(a *headActor, ha *actorv1.HostedActor, w *write) []f
 		if cause.Kind == errs.CauseNodeLost {
 			// Its node is shutting down: elsewhere, it may live on.
 			if n := h.nodes[in.GetNodeId()]; n != nil && n.alive() {
-				n.avail.Add(a.spec.Resources)
+				n.avail.Add(h.nodeCostLocked(&a.spec))
 			}
 			return h.lostLocked(a, w, cause)
 		}
@@ -208,7 +209,7 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 		}
 	}
 	host, reason, feasible := h.chooseLocked(class, &spec)
-	if host == nil && !feasible && spec.NodeAffinity != "" && !spec.AffinitySoft {
+	if host == nil && !feasible && (spec.NodeAffinity != "" && !spec.AffinitySoft || spec.PlacementGroup != "") {
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.ErrUnschedulable, "actor %s: %s", class, reason)
 	}

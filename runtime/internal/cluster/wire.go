@@ -22,6 +22,7 @@ func SpecToProto(s node.Spec) *actorv1.ActorSpec {
 		NodeAffinity: s.NodeAffinity, AffinitySoft: s.AffinitySoft,
 		MaxConcurrency: int32(s.MaxConcurrency), MaxRestarts: int32(s.MaxRestarts),
 		MaxTaskRetries: int32(s.MaxTaskRetries), MaxPendingCalls: int32(s.MaxPendingCalls),
+		PlacementGroupId: s.PlacementGroup, BundleIndex: int32(s.Bundle),
 	}
 	if len(s.ConcurrencyGroups) > 0 {
 		p.ConcurrencyGroups = make(map[string]int32, len(s.ConcurrencyGroups))
@@ -44,6 +45,7 @@ func SpecFromProto(p *actorv1.ActorSpec) (node.Spec, error) {
 		Scheduling: p.GetScheduling(), NodeAffinity: p.GetNodeAffinity(), AffinitySoft: p.GetAffinitySoft(),
 		MaxConcurrency: int(p.GetMaxConcurrency()), MaxRestarts: int(p.GetMaxRestarts()),
 		MaxTaskRetries: int(p.GetMaxTaskRetries()), MaxPendingCalls: int(p.GetMaxPendingCalls()),
+		PlacementGroup: p.GetPlacementGroupId(), Bundle: int(p.GetBundleIndex()),
 	}
 	if len(p.GetConcurrencyGroups()) > 0 {
 		s.ConcurrencyGroups = make(map[string]int, len(p.GetConcurrencyGroups()))

@@ -39,6 +39,9 @@ type Control struct {
 	placed  map[*node.Actor]*Node
 	pending []*node.Actor
 	next    int // round-robin start for SPREAD
+
+	groups     map[string]*group // placement groups by id
+	groupOrder []*group          // in creation order
 }
 
 type nameKey struct{ namespace, name string }
@@ -105,8 +108,7 @@ func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, e
 		c.names[key] = a
 	}
 	if host != nil {
-		host.avail.Sub(spec.Resources)
-		c.placed[a] = host
+		c.takeLocked(host, a)
 	} else {
 		a.SetPendingReason(reason)
 		c.pending = append(c.pending, a)
@@ -123,6 +125,9 @@ func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, e
 // chooseLocked picks a node with room for spec. With none, it says why and
 // whether any node could ever fit (feasible).
 func (c *Control) chooseLocked(class string, spec *node.Spec) (host *Node, reason string, feasible bool) {
+	if spec.PlacementGroup != "" {
+		return c.chooseInGroupLocked(class, spec)
+	}
 	cands := make([]Candidate, len(c.nodes))
 	for i, n := range c.nodes {
 		cands[i] = Candidate{ID: n.Node.ID, Hosts: n.Node.Hosts(class), Labels: n.Labels, Total: n.Total, Avail: n.avail}
@@ -143,7 +148,9 @@ func (c *Control) onDead(a *node.Actor) {
 		delete(c.names, key)
 	}
 	if n, ok := c.placed[a]; ok {
-		n.avail.Add(a.Spec.Resources)
+		if !c.inGroupLocked(&a.Spec) {
+			n.avail.Add(a.Spec.Resources)
+		}
 		delete(c.placed, a)
 	}
 	for i, p := range c.pending {
@@ -152,23 +159,7 @@ func (c *Control) onDead(a *node.Actor) {
 			break
 		}
 	}
-	var place []*node.Actor
-	var hosts []*Node
-	rest := c.pending[:0]
-	for _, p := range c.pending {
-		host, reason, _ := c.chooseLocked(p.Class.Name, &p.Spec)
-		if host == nil {
-			p.SetPendingReason(reason)
-			rest = append(rest, p)
-			continue
-		}
-		host.avail.Sub(p.Spec.Resources)
-		c.placed[p] = host
-		place = append(place, p)
-		hosts = append(hosts, host)
-	}
-	clear(c.pending[len(rest):])
-	c.pending = rest
+	place, hosts := c.placePendingLocked()
 	c.mu.Unlock()
 	for i, p := range place {
 		hosts[i].Node.Place(p)

@@ -99,6 +99,11 @@ type Spec struct {
 	MaxRestarts       int
 	MaxTaskRetries    int
 	MaxPendingCalls   int
+
+	// PlacementGroup places the actor in bundle Bundle of that placement
+	// group, on the bundle's reserved resources. Empty for none.
+	PlacementGroup string
+	Bundle         int
 }
 
 // Clone returns a deep copy of s, so that a builder can be reused.
@@ -134,6 +139,8 @@ func (s *Spec) Validate() error {
 		return errs.Newf(errs.ErrInvalidOption, "max_pending_calls %d must be ≥ 0", s.MaxPendingCalls)
 	case s.GetIfExists && s.Name == "":
 		return errs.Newf(errs.ErrInvalidOption, "get_if_exists needs a name")
+	case s.Bundle < 0:
+		return errs.Newf(errs.ErrInvalidOption, "bundle index %d must be ≥ 0", s.Bundle)
 	}
 	for g, n := range s.ConcurrencyGroups {
 		if g == "" || n < 1 {

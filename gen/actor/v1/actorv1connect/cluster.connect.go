@@ -62,6 +62,23 @@ const (
 	HeadServiceListNodesProcedure = "/actor.v1.HeadService/ListNodes"
 	// HeadServiceListJobsProcedure is the fully-qualified name of the HeadService's ListJobs RPC.
 	HeadServiceListJobsProcedure = "/actor.v1.HeadService/ListJobs"
+	// HeadServiceCreatePlacementGroupProcedure is the fully-qualified name of the HeadService's
+	// CreatePlacementGroup RPC.
+	HeadServiceCreatePlacementGroupProcedure = "/actor.v1.HeadService/CreatePlacementGroup"
+	// HeadServiceGetPlacementGroupProcedure is the fully-qualified name of the HeadService's
+	// GetPlacementGroup RPC.
+	HeadServiceGetPlacementGroupProcedure = "/actor.v1.HeadService/GetPlacementGroup"
+	// HeadServiceRemovePlacementGroupProcedure is the fully-qualified name of the HeadService's
+	// RemovePlacementGroup RPC.
+	HeadServiceRemovePlacementGroupProcedure = "/actor.v1.HeadService/RemovePlacementGroup"
+	// HeadServiceActivateDurableProcedure is the fully-qualified name of the HeadService's
+	// ActivateDurable RPC.
+	HeadServiceActivateDurableProcedure = "/actor.v1.HeadService/ActivateDurable"
+	// HeadServiceReleaseDurableProcedure is the fully-qualified name of the HeadService's
+	// ReleaseDurable RPC.
+	HeadServiceReleaseDurableProcedure = "/actor.v1.HeadService/ReleaseDurable"
+	// HeadServiceListDurableProcedure is the fully-qualified name of the HeadService's ListDurable RPC.
+	HeadServiceListDurableProcedure = "/actor.v1.HeadService/ListDurable"
 )
 
 // HeadServiceClient is a client for the actor.v1.HeadService service.
@@ -94,6 +111,23 @@ type HeadServiceClient interface {
 	ListNodes(context.Context, *connect.Request[v1.ListNodesRequest]) (*connect.Response[v1.ListNodesResponse], error)
 	// ListJobs lists the jobs.
 	ListJobs(context.Context, *connect.Request[v1.ListJobsRequest]) (*connect.Response[v1.ListJobsResponse], error)
+	// CreatePlacementGroup reserves resources for a set of bundles on nodes.
+	CreatePlacementGroup(context.Context, *connect.Request[v1.CreatePlacementGroupRequest]) (*connect.Response[v1.CreatePlacementGroupResponse], error)
+	// GetPlacementGroup returns a placement group and where its bundles are.
+	GetPlacementGroup(context.Context, *connect.Request[v1.GetPlacementGroupRequest]) (*connect.Response[v1.GetPlacementGroupResponse], error)
+	// RemovePlacementGroup frees a group's reservation and kills the actors
+	// placed in it.
+	RemovePlacementGroup(context.Context, *connect.Request[v1.RemovePlacementGroupRequest]) (*connect.Response[v1.RemovePlacementGroupResponse], error)
+	// ActivateDurable returns the node that hosts the activation of the
+	// durable actor (class, id), choosing a live node hosting the class when
+	// it has none. A node asking for an actor it may activate names itself in
+	// node_id and is preferred.
+	ActivateDurable(context.Context, *connect.Request[v1.ActivateDurableRequest]) (*connect.Response[v1.ActivateDurableResponse], error)
+	// ReleaseDurable tells the head that a node ended its activation of a
+	// durable actor (idle deactivation), so another node may take it.
+	ReleaseDurable(context.Context, *connect.Request[v1.ReleaseDurableRequest]) (*connect.Response[v1.ReleaseDurableResponse], error)
+	// ListDurable lists the durable actors activated on live nodes.
+	ListDurable(context.Context, *connect.Request[v1.ListDurableRequest]) (*connect.Response[v1.ListDurableResponse], error)
 }
 
 // NewHeadServiceClient constructs a client for the actor.v1.HeadService service. By default, it
@@ -179,23 +213,65 @@ func NewHeadServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(headServiceMethods.ByName("ListJobs")),
 			connect.WithClientOptions(opts...),
 		),
+		createPlacementGroup: connect.NewClient[v1.CreatePlacementGroupRequest, v1.CreatePlacementGroupResponse](
+			httpClient,
+			baseURL+HeadServiceCreatePlacementGroupProcedure,
+			connect.WithSchema(headServiceMethods.ByName("CreatePlacementGroup")),
+			connect.WithClientOptions(opts...),
+		),
+		getPlacementGroup: connect.NewClient[v1.GetPlacementGroupRequest, v1.GetPlacementGroupResponse](
+			httpClient,
+			baseURL+HeadServiceGetPlacementGroupProcedure,
+			connect.WithSchema(headServiceMethods.ByName("GetPlacementGroup")),
+			connect.WithClientOptions(opts...),
+		),
+		removePlacementGroup: connect.NewClient[v1.RemovePlacementGroupRequest, v1.RemovePlacementGroupResponse](
+			httpClient,
+			baseURL+HeadServiceRemovePlacementGroupProcedure,
+			connect.WithSchema(headServiceMethods.ByName("RemovePlacementGroup")),
+			connect.WithClientOptions(opts...),
+		),
+		activateDurable: connect.NewClient[v1.ActivateDurableRequest, v1.ActivateDurableResponse](
+			httpClient,
+			baseURL+HeadServiceActivateDurableProcedure,
+			connect.WithSchema(headServiceMethods.ByName("ActivateDurable")),
+			connect.WithClientOptions(opts...),
+		),
+		releaseDurable: connect.NewClient[v1.ReleaseDurableRequest, v1.ReleaseDurableResponse](
+			httpClient,
+			baseURL+HeadServiceReleaseDurableProcedure,
+			connect.WithSchema(headServiceMethods.ByName("ReleaseDurable")),
+			connect.WithClientOptions(opts...),
+		),
+		listDurable: connect.NewClient[v1.ListDurableRequest, v1.ListDurableResponse](
+			httpClient,
+			baseURL+HeadServiceListDurableProcedure,
+			connect.WithSchema(headServiceMethods.ByName("ListDurable")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // headServiceClient implements HeadServiceClient.
 type headServiceClient struct {
-	registerNode *connect.Client[v1.RegisterNodeRequest, v1.RegisterNodeResponse]
-	heartbeat    *connect.Client[v1.HeartbeatRequest, v1.HeartbeatResponse]
-	reportActor  *connect.Client[v1.ReportActorRequest, v1.ReportActorResponse]
-	registerJob  *connect.Client[v1.RegisterJobRequest, v1.RegisterJobResponse]
-	jobHeartbeat *connect.Client[v1.JobHeartbeatRequest, v1.JobHeartbeatResponse]
-	endJob       *connect.Client[v1.EndJobRequest, v1.EndJobResponse]
-	spawnActor   *connect.Client[v1.SpawnActorRequest, v1.SpawnActorResponse]
-	getActor     *connect.Client[v1.GetActorRequest, v1.GetActorResponse]
-	killActor    *connect.Client[v1.KillActorRequest, v1.KillActorResponse]
-	listActors   *connect.Client[v1.ListActorsRequest, v1.ListActorsResponse]
-	listNodes    *connect.Client[v1.ListNodesRequest, v1.ListNodesResponse]
-	listJobs     *connect.Client[v1.ListJobsRequest, v1.ListJobsResponse]
+	registerNode         *connect.Client[v1.RegisterNodeRequest, v1.RegisterNodeResponse]
+	heartbeat            *connect.Client[v1.HeartbeatRequest, v1.HeartbeatResponse]
+	reportActor          *connect.Client[v1.ReportActorRequest, v1.ReportActorResponse]
+	registerJob          *connect.Client[v1.RegisterJobRequest, v1.RegisterJobResponse]
+	jobHeartbeat         *connect.Client[v1.JobHeartbeatRequest, v1.JobHeartbeatResponse]
+	endJob               *connect.Client[v1.EndJobRequest, v1.EndJobResponse]
+	spawnActor           *connect.Client[v1.SpawnActorRequest, v1.SpawnActorResponse]
+	getActor             *connect.Client[v1.GetActorRequest, v1.GetActorResponse]
+	killActor            *connect.Client[v1.KillActorRequest, v1.KillActorResponse]
+	listActors           *connect.Client[v1.ListActorsRequest, v1.ListActorsResponse]
+	listNodes            *connect.Client[v1.ListNodesRequest, v1.ListNodesResponse]
+	listJobs             *connect.Client[v1.ListJobsRequest, v1.ListJobsResponse]
+	createPlacementGroup *connect.Client[v1.CreatePlacementGroupRequest, v1.CreatePlacementGroupResponse]
+	getPlacementGroup    *connect.Client[v1.GetPlacementGroupRequest, v1.GetPlacementGroupResponse]
+	removePlacementGroup *connect.Client[v1.RemovePlacementGroupRequest, v1.RemovePlacementGroupResponse]
+	activateDurable      *connect.Client[v1.ActivateDurableRequest, v1.ActivateDurableResponse]
+	releaseDurable       *connect.Client[v1.ReleaseDurableRequest, v1.ReleaseDurableResponse]
+	listDurable          *connect.Client[v1.ListDurableRequest, v1.ListDurableResponse]
 }
 
 // RegisterNode calls actor.v1.HeadService.RegisterNode.
@@ -258,6 +334,36 @@ func (c *headServiceClient) ListJobs(ctx context.Context, req *connect.Request[v
 	return c.listJobs.CallUnary(ctx, req)
 }
 
+// CreatePlacementGroup calls actor.v1.HeadService.CreatePlacementGroup.
+func (c *headServiceClient) CreatePlacementGroup(ctx context.Context, req *connect.Request[v1.CreatePlacementGroupRequest]) (*connect.Response[v1.CreatePlacementGroupResponse], error) {
+	return c.createPlacementGroup.CallUnary(ctx, req)
+}
+
+// GetPlacementGroup calls actor.v1.HeadService.GetPlacementGroup.
+func (c *headServiceClient) GetPlacementGroup(ctx context.Context, req *connect.Request[v1.GetPlacementGroupRequest]) (*connect.Response[v1.GetPlacementGroupResponse], error) {
+	return c.getPlacementGroup.CallUnary(ctx, req)
+}
+
+// RemovePlacementGroup calls actor.v1.HeadService.RemovePlacementGroup.
+func (c *headServiceClient) RemovePlacementGroup(ctx context.Context, req *connect.Request[v1.RemovePlacementGroupRequest]) (*connect.Response[v1.RemovePlacementGroupResponse], error) {
+	return c.removePlacementGroup.CallUnary(ctx, req)
+}
+
+// ActivateDurable calls actor.v1.HeadService.ActivateDurable.
+func (c *headServiceClient) ActivateDurable(ctx context.Context, req *connect.Request[v1.ActivateDurableRequest]) (*connect.Response[v1.ActivateDurableResponse], error) {
+	return c.activateDurable.CallUnary(ctx, req)
+}
+
+// ReleaseDurable calls actor.v1.HeadService.ReleaseDurable.
+func (c *headServiceClient) ReleaseDurable(ctx context.Context, req *connect.Request[v1.ReleaseDurableRequest]) (*connect.Response[v1.ReleaseDurableResponse], error) {
+	return c.releaseDurable.CallUnary(ctx, req)
+}
+
+// ListDurable calls actor.v1.HeadService.ListDurable.
+func (c *headServiceClient) ListDurable(ctx context.Context, req *connect.Request[v1.ListDurableRequest]) (*connect.Response[v1.ListDurableResponse], error) {
+	return c.listDurable.CallUnary(ctx, req)
+}
+
 // HeadServiceHandler is an implementation of the actor.v1.HeadService service.
 type HeadServiceHandler interface {
 	// RegisterNode adds a node, or refreshes a node that the head forgot or
@@ -288,6 +394,23 @@ type HeadServiceHandler interface {
 	ListNodes(context.Context, *connect.Request[v1.ListNodesRequest]) (*connect.Response[v1.ListNodesResponse], error)
 	// ListJobs lists the jobs.
 	ListJobs(context.Context, *connect.Request[v1.ListJobsRequest]) (*connect.Response[v1.ListJobsResponse], error)
+	// CreatePlacementGroup reserves resources for a set of bundles on nodes.
+	CreatePlacementGroup(context.Context, *connect.Request[v1.CreatePlacementGroupRequest]) (*connect.Response[v1.CreatePlacementGroupResponse], error)
+	// GetPlacementGroup returns a placement group and where its bundles are.
+	GetPlacementGroup(context.Context, *connect.Request[v1.GetPlacementGroupRequest]) (*connect.Response[v1.GetPlacementGroupResponse], error)
+	// RemovePlacementGroup frees a group's reservation and kills the actors
+	// placed in it.
+	RemovePlacementGroup(context.Context, *connect.Request[v1.RemovePlacementGroupRequest]) (*connect.Response[v1.RemovePlacementGroupResponse], error)
+	// ActivateDurable returns the node that hosts the activation of the
+	// durable actor (class, id), choosing a live node hosting the class when
+	// it has none. A node asking for an actor it may activate names itself in
+	// node_id and is preferred.
+	ActivateDurable(context.Context, *connect.Request[v1.ActivateDurableRequest]) (*connect.Response[v1.ActivateDurableResponse], error)
+	// ReleaseDurable tells the head that a node ended its activation of a
+	// durable actor (idle deactivation), so another node may take it.
+	ReleaseDurable(context.Context, *connect.Request[v1.ReleaseDurableRequest]) (*connect.Response[v1.ReleaseDurableResponse], error)
+	// ListDurable lists the durable actors activated on live nodes.
+	ListDurable(context.Context, *connect.Request[v1.ListDurableRequest]) (*connect.Response[v1.ListDurableResponse], error)
 }
 
 // NewHeadServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -369,6 +492,42 @@ func NewHeadServiceHandler(svc HeadServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(headServiceMethods.ByName("ListJobs")),
 		connect.WithHandlerOptions(opts...),
 	)
+	headServiceCreatePlacementGroupHandler := connect.NewUnaryHandler(
+		HeadServiceCreatePlacementGroupProcedure,
+		svc.CreatePlacementGroup,
+		connect.WithSchema(headServiceMethods.ByName("CreatePlacementGroup")),
+		connect.WithHandlerOptions(opts...),
+	)
+	headServiceGetPlacementGroupHandler := connect.NewUnaryHandler(
+		HeadServiceGetPlacementGroupProcedure,
+		svc.GetPlacementGroup,
+		connect.WithSchema(headServiceMethods.ByName("GetPlacementGroup")),
+		connect.WithHandlerOptions(opts...),
+	)
+	headServiceRemovePlacementGroupHandler := connect.NewUnaryHandler(
+		HeadServiceRemovePlacementGroupProcedure,
+		svc.RemovePlacementGroup,
+		connect.WithSchema(headServiceMethods.ByName("RemovePlacementGroup")),
+		connect.WithHandlerOptions(opts...),
+	)
+	headServiceActivateDurableHandler := connect.NewUnaryHandler(
+		HeadServiceActivateDurableProcedure,
+		svc.ActivateDurable,
+		connect.WithSchema(headServiceMethods.ByName("ActivateDurable")),
+		connect.WithHandlerOptions(opts...),
+	)
+	headServiceReleaseDurableHandler := connect.NewUnaryHandler(
+		HeadServiceReleaseDurableProcedure,
+		svc.ReleaseDurable,
+		connect.WithSchema(headServiceMethods.ByName("ReleaseDurable")),
+		connect.WithHandlerOptions(opts...),
+	)
+	headServiceListDurableHandler := connect.NewUnaryHandler(
+		HeadServiceListDurableProcedure,
+		svc.ListDurable,
+		connect.WithSchema(headServiceMethods.ByName("ListDurable")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/actor.v1.HeadService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case HeadServiceRegisterNodeProcedure:
@@ -395,6 +554,18 @@ func NewHeadServiceHandler(svc HeadServiceHandler, opts ...connect.HandlerOption
 			headServiceListNodesHandler.ServeHTTP(w, r)
 		case HeadServiceListJobsProcedure:
 			headServiceListJobsHandler.ServeHTTP(w, r)
+		case HeadServiceCreatePlacementGroupProcedure:
+			headServiceCreatePlacementGroupHandler.ServeHTTP(w, r)
+		case HeadServiceGetPlacementGroupProcedure:
+			headServiceGetPlacementGroupHandler.ServeHTTP(w, r)
+		case HeadServiceRemovePlacementGroupProcedure:
+			headServiceRemovePlacementGroupHandler.ServeHTTP(w, r)
+		case HeadServiceActivateDurableProcedure:
+			headServiceActivateDurableHandler.ServeHTTP(w, r)
+		case HeadServiceReleaseDurableProcedure:
+			headServiceReleaseDurableHandler.ServeHTTP(w, r)
+		case HeadServiceListDurableProcedure:
+			headServiceListDurableHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -450,4 +621,28 @@ func (UnimplementedHeadServiceHandler) ListNodes(context.Context, *connect.Reque
 
 func (UnimplementedHeadServiceHandler) ListJobs(context.Context, *connect.Request[v1.ListJobsRequest]) (*connect.Response[v1.ListJobsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("actor.v1.HeadService.ListJobs is not implemented"))
+}
+
+func (UnimplementedHeadServiceHandler) CreatePlacementGroup(context.Context, *connect.Request[v1.CreatePlacementGroupRequest]) (*connect.Response[v1.CreatePlacementGroupResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("actor.v1.HeadService.CreatePlacementGroup is not implemented"))
+}
+
+func (UnimplementedHeadServiceHandler) GetPlacementGroup(context.Context, *connect.Request[v1.GetPlacementGroupRequest]) (*connect.Response[v1.GetPlacementGroupResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("actor.v1.HeadService.GetPlacementGroup is not implemented"))
+}
+
+func (UnimplementedHeadServiceHandler) RemovePlacementGroup(context.Context, *connect.Request[v1.RemovePlacementGroupRequest]) (*connect.Response[v1.RemovePlacementGroupResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("actor.v1.HeadService.RemovePlacementGroup is not implemented"))
+}
+
+func (UnimplementedHeadServiceHandler) ActivateDurable(context.Context, *connect.Request[v1.ActivateDurableRequest]) (*connect.Response[v1.ActivateDurableResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("actor.v1.HeadService.ActivateDurable is not implemented"))
+}
+
+func (UnimplementedHeadServiceHandler) ReleaseDurable(context.Context, *connect.Request[v1.ReleaseDurableRequest]) (*connect.Response[v1.ReleaseDurableResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("actor.v1.HeadService.ReleaseDurable is not implemented"))
+}
+
+func (UnimplementedHeadServiceHandler) ListDurable(context.Context, *connect.Request[v1.ListDurableRequest]) (*connect.Response[v1.ListDurableResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("actor.v1.HeadService.ListDurable is not implemented"))
 }

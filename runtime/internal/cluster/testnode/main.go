@@ -35,6 +35,17 @@ func main() {
 		return
 	}
 	opts := []actor.Option{actor.WithLogger(log), actor.WithClasses(testv1actor.RegisterProbe(newProbe))}
+	if path := os.Getenv(ledgerEnv); path != "" {
+		store, err := actor.OpenStateFile(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testnode:", err)
+			os.Exit(1)
+		}
+		opts = append(opts, actor.WithClasses(testv1actor.RegisterLedger(ledger{}, createLedger)), actor.WithStateStore(store))
+		if d, err := time.ParseDuration(os.Getenv(ledgerIdleEnv)); err == nil {
+			opts = append(opts, actor.WithIdleTimeout(d))
+		}
+	}
 	if path := os.Getenv(spansEnv); path != "" {
 		tp, err := spanFile(path)
 		if err != nil {
@@ -48,6 +59,43 @@ func main() {
 		fmt.Fprintln(os.Stderr, "testnode:", err)
 		os.Exit(1)
 	}
+}
+
+// ledgerEnv names the SQLite file holding durable state: with it, the node
+// hosts the durable Ledger class too, its state in that file, which the
+// cluster's nodes share.
+const ledgerEnv = "TROUPE_TEST_LEDGER_DB"
+
+// ledgerIdleEnv sets the node's idle timeout of durable actors.
+const ledgerIdleEnv = "TROUPE_TEST_LEDGER_IDLE"
+
+// ledger is the durable Ledger: Add notes the node that ran it.
+type ledger struct{}
+
+func (ledger) Add(ctx context.Context, st *testv1.LedgerState, r *testv1.LedgerAddRequest) (*testv1.LedgerValue, error) {
+	st.Value += r.GetBy()
+	st.Adds++
+	if sys := actor.SystemFrom(ctx); sys != nil {
+		st.Note = sys.NodeID()
+	}
+	return &testv1.LedgerValue{Value: st.GetValue(), Adds: st.GetAdds(), Note: st.GetNote()}, nil
+}
+
+func createLedger(_ context.Context, _ string, init *testv1.LedgerInit) (*testv1.LedgerState, error) {
+	return &testv1.LedgerState{Value: init.GetStart()}, nil
+}
+
+func (ledger) Get(_ context.Context, st *testv1.LedgerState, _ *testv1.LedgerGetRequest) (*testv1.LedgerValue, error) {
+	return &testv1.LedgerValue{Value: st.GetValue(), Adds: st.GetAdds(), Note: st.GetNote()}, nil
+}
+
+func (l ledger) Hold(ctx context.Context, st *testv1.LedgerState, _ *testv1.LedgerHoldRequest) (*testv1.LedgerValue, error) {
+	return l.Get(ctx, st, nil)
+}
+
+func (ledger) Touch(_ context.Context, st *testv1.LedgerState, r *testv1.LedgerHoldRequest) (*testv1.LedgerValue, error) {
+	st.Note = r.GetKey()
+	return &testv1.LedgerValue{Value: st.GetValue(), Note: st.GetNote()}, nil
 }
 
 // spansEnv names a file the node writes its spans to, one JSON object
@@ -115,7 +163,8 @@ func (p *probe) Get(context.Context, *testv1.GetRequest) (*testv1.GetResponse, e
 
 // Do: "node" answers the hosting node's id, "pid" the process id, "sleep"
 // sleeps arg milliseconds, "panic" panics, "spawn" spawns a child Probe
-// and answers its id, "order" checks each caller's calls arrive in order
+// and answers its id, "ledger" adds arg to the durable Ledger "race"
+// (answering its value and the node that ran the add), "order" checks each caller's calls arrive in order
 // (see below), "call" does "node" on the Probe in r.Ref and answers
 // what it did; anything else echoes arg.
 func (p *probe) Do(ctx context.Context, r *testv1.DoRequest) (*testv1.DoResponse, error) {
@@ -151,6 +200,18 @@ func (p *probe) Do(ctx context.Context, r *testv1.DoRequest) (*testv1.DoResponse
 			return nil, err
 		}
 		return peer.Do(ctx, &testv1.DoRequest{Key: "node"}).Get(ctx)
+	case "ledger":
+		// Add arg to the durable Ledger "race", answering its value and
+		// the node that ran the add.
+		l, err := testv1actor.GetOrCreateLedger(ctx, actor.SystemFrom(ctx), "race", nil)
+		if err != nil {
+			return nil, err
+		}
+		v, err := l.Add(ctx, &testv1.LedgerAddRequest{By: r.GetArg()}).Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &testv1.DoResponse{Value: v.GetValue(), Text: v.GetNote()}, nil
 	case "spawn":
 		child, err := testv1actor.ProbeOptions().Spawn(ctx, actor.SystemFrom(ctx), &testv1.ProbeInit{Label: "child"})
 		if err != nil {

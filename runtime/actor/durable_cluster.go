@@ -1,0 +1,132 @@
+package actor
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+)
+
+// In a cluster, a durable actor is activated on one node at a time: the
+// head keeps the table of (class, id) to node. Drivers always call the
+// owning node over the transport; a node runs a call itself when it has
+// the activation, and otherwise sends it to the node the head names (which
+// may be itself). A node activates an actor only when the head confirms it
+// owns it, and refuses calls for actors it does not own, so a caller with
+// a stale node asks the head again.
+
+// local returns this node's activation of key, or nil.
+func (h *durableHost) local(key durableKey) *activation {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.acts[key]
+}
+
+// target returns the cached target of the durable actor ref names.
+func (h *durableHost) target(ref *DurableRef) *cluster.Target {
+	key := durableKey{ref.class.Name, ref.id}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t, ok := h.remote[key]; ok {
+		return t
+	}
+	if h.remote == nil {
+		h.remote = map[durableKey]*cluster.Target{}
+	}
+	nodeID := ""
+	if !h.sys.cluster.driver {
+		nodeID = h.sys.node.ID
+	}
+	t := h.sys.cluster.client.DurableTarget(ref.class.Name, ref.id, nodeID, ref.class.Defaults.MaxTaskRetries)
+	h.remote[key] = t
+	return t
+}
+
+// callRemote carries c to the node hosting the actor's activation. The
+// init and the call's deduplication key travel in the call's metadata.
+func (h *durableHost) callRemote(ref *DurableRef, c *node.Call) {
+	init, err := proto.Marshal(ref.init)
+	if err != nil {
+		c.Fail(errs.New(errs.ErrInvalidOption, err))
+		return
+	}
+	s := h.sys
+	ctx, cancel := context.WithCancel(c.Ctx)
+	c.CancelRemote = cancel
+	md := map[string]string{cluster.DurableInitKey: cluster.EncodeDurableInit(init)}
+	if s.tel.Tracing() {
+		for k, v := range s.tel.Inject(ctx) {
+			md[k] = v
+		}
+	}
+	if k, ok := callKeyFrom(c.Ctx); ok {
+		md[cluster.DurableCallerKey] = k.caller
+		md[cluster.DurableSeqKey] = strconv.FormatUint(k.seq, 10)
+	}
+	s.cluster.client.Invoke(ctx, h.target(ref), c.Method, c.Req, md, func(resp proto.Message, err error) {
+		cancel()
+		c.Resolve(resp, err)
+	})
+}
+
+// SubmitDurable runs a durable call that arrived on this node's streams:
+// on its activation here, activating the actor once the head confirms this
+// node owns it; a call for an actor another node owns fails with the
+// not-owner error, and its caller asks the head again.
+func (h *durableHost) SubmitDurable(ctx context.Context, class *node.Class, id string, init proto.Message, m *node.Method, req proto.Message, md map[string]string) *node.Call {
+	if caller := md[cluster.DurableCallerKey]; caller != "" {
+		if seq, err := strconv.ParseUint(md[cluster.DurableSeqKey], 10, 64); err == nil {
+			ctx = WithCallKey(ctx, caller, seq)
+		}
+	}
+	c := new(node.Call)
+	c.Init(ctx, m, req)
+	ref := &DurableRef{sys: h.sys, class: class, id: id, init: init}
+	key := durableKey{class.Name, id}
+	for {
+		act := h.local(key)
+		if act == nil {
+			if h.sys.cluster == nil {
+				c.Fail(cluster.NotOwnerError(class.Name, id, h.sys.node.ID))
+				return c
+			}
+			owner, epoch, err := h.sys.cluster.client.ActivateDurable(ctx, class.Name, id, h.sys.node.ID)
+			if err != nil {
+				c.Fail(err)
+				return c
+			}
+			if owner != h.sys.node.ID {
+				c.Fail(cluster.NotOwnerError(class.Name, id, h.sys.node.ID))
+				return c
+			}
+			if act, err = h.activation(key, ref, epoch); err != nil {
+				c.Fail(err)
+				return c
+			}
+		}
+		if h.enter(act, c) {
+			return c
+		}
+	}
+}
+
+// release tells the head that this node's activation ended, so that the
+// next call may activate the actor on any node.
+func (h *durableHost) release(act *activation) {
+	s := h.sys
+	if s.cluster == nil || s.cluster.driver || act.epoch == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.cluster.client.ReleaseDurable(ctx, act.key.class, act.key.id, s.node.ID, act.epoch); err != nil {
+			s.log.Debug("releasing a durable actor failed", "class", act.key.class, "id", act.key.id, "error", err)
+		}
+	}()
+}

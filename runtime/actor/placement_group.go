@@ -1,0 +1,195 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/resources"
+)
+
+// PlacementStrategy is how a placement group lays its bundles on nodes:
+// Pack, Spread, StrictPack or StrictSpread.
+type PlacementStrategy interface {
+	placementStrategy() actorv1.PlacementStrategy
+}
+
+type groupStrategy actorv1.PlacementStrategy
+
+func (g groupStrategy) placementStrategy() actorv1.PlacementStrategy {
+	return actorv1.PlacementStrategy(g)
+}
+
+// placementStrategy makes Spread, the actor scheduling strategy, also the
+// placement group strategy SPREAD. Other Scheduling values are not
+// placement strategies.
+func (s Scheduling) placementStrategy() actorv1.PlacementStrategy {
+	if s == Spread {
+		return actorv1.PlacementStrategy_PLACEMENT_STRATEGY_SPREAD
+	}
+	return actorv1.PlacementStrategy_PLACEMENT_STRATEGY_UNSPECIFIED
+}
+
+var (
+	// Pack puts a group's bundles on as few nodes as it can, best effort.
+	// (Spread, used as a PlacementStrategy, puts them on distinct nodes as
+	// far as it can.)
+	Pack PlacementStrategy = groupStrategy(actorv1.PlacementStrategy_PLACEMENT_STRATEGY_PACK)
+	// StrictPack puts every bundle of a group on one node.
+	StrictPack PlacementStrategy = groupStrategy(actorv1.PlacementStrategy_PLACEMENT_STRATEGY_STRICT_PACK)
+	// StrictSpread puts each bundle of a group on a different node.
+	StrictSpread PlacementStrategy = groupStrategy(actorv1.PlacementStrategy_PLACEMENT_STRATEGY_STRICT_SPREAD)
+)
+
+// PlacementGroup reserves resources for a set of actors together: each
+// bundle's resources are held on one node, and actors spawned with
+// Spawner.PlacementGroup run in a bundle, on its node, drawing on its
+// reservation rather than the node's free resources.
+type PlacementGroup struct {
+	sys     *System
+	id      string
+	bundles int
+}
+
+// ID returns the group's id.
+func (pg *PlacementGroup) ID() string { return pg.id }
+
+// Bundles returns the number of bundles.
+func (pg *PlacementGroup) Bundles() int { return pg.bundles }
+
+// PlacementGroupInfo is a placement group's state.
+type PlacementGroupInfo struct {
+	ID string
+	// State is "PENDING" until every bundle is reserved, then "CREATED".
+	State string
+	// PendingReason says why a PENDING group waits.
+	PendingReason string
+	// Nodes are the ids of the bundles' nodes, in bundle order, once
+	// CREATED.
+	Nodes []string
+}
+
+// CreatePlacementGroup reserves bundles of resources, such as
+// {{"CPU": 1}, {"CPU": 1}}, on nodes by strategy. It returns at once: a
+// group that cannot be placed now waits, with a reason, until nodes join
+// or free resources (Ready waits for it). A group that no node could ever
+// hold, as STRICT_SPREAD of two bundles on an embedded system's one node,
+// fails at once with ErrInfeasible on an embedded system. The group lives
+// until removed or, in a cluster, until its job ends.
+func CreatePlacementGroup(ctx context.Context, sys *System, bundles []map[string]float64, strategy PlacementStrategy) (*PlacementGroup, error) {
+	if err := sys.checkOpen(); err != nil {
+		return nil, err
+	}
+	st := actorv1.PlacementStrategy_PLACEMENT_STRATEGY_UNSPECIFIED
+	if strategy != nil {
+		st = strategy.placementStrategy()
+	}
+	if st == actorv1.PlacementStrategy_PLACEMENT_STRATEGY_UNSPECIFIED {
+		return nil, errs.Newf(errs.ErrInvalidOption, "placement strategy must be Pack, Spread, StrictPack or StrictSpread")
+	}
+	if len(bundles) == 0 {
+		return nil, errs.Newf(errs.ErrInvalidOption, "a placement group needs at least one bundle")
+	}
+	sets := make([]resources.Set, len(bundles))
+	for i, b := range bundles {
+		set, err := resources.FromFloat(b)
+		if err != nil {
+			return nil, errs.Newf(errs.ErrInvalidOption, "bundle %d: %v", i, err)
+		}
+		if len(set) == 0 {
+			return nil, errs.Newf(errs.ErrInvalidOption, "bundle %d reserves nothing", i)
+		}
+		sets[i] = set
+	}
+	if sys.cluster == nil {
+		id, err := sys.ctrl.CreateGroup(sets, st)
+		if err != nil {
+			return nil, err
+		}
+		return &PlacementGroup{sys: sys, id: id, bundles: len(bundles)}, nil
+	}
+	req := &actorv1.CreatePlacementGroupRequest{Strategy: st, JobId: sys.job}
+	for _, s := range sets {
+		req.Bundles = append(req.Bundles, &actorv1.Bundle{Resources: s.Float()})
+	}
+	res, err := sys.cluster.client.Head.CreatePlacementGroup(ctx, connect.NewRequest(req))
+	if err != nil {
+		return nil, err
+	}
+	return &PlacementGroup{sys: sys, id: res.Msg.GetGroup().GetPlacementGroupId(), bundles: len(bundles)}, nil
+}
+
+// Info returns the group's state. A removed group is ErrActorNotFound.
+func (pg *PlacementGroup) Info(ctx context.Context) (PlacementGroupInfo, error) {
+	if err := pg.sys.checkOpen(); err != nil {
+		return PlacementGroupInfo{}, err
+	}
+	if pg.sys.cluster == nil {
+		g, err := pg.sys.ctrl.Group(pg.id)
+		if err != nil {
+			return PlacementGroupInfo{}, err
+		}
+		info := PlacementGroupInfo{ID: g.ID, State: "PENDING", PendingReason: g.Reason, Nodes: g.Nodes}
+		if g.Created {
+			info.State = "CREATED"
+		}
+		return info, nil
+	}
+	res, err := pg.sys.cluster.client.Head.GetPlacementGroup(ctx, connect.NewRequest(&actorv1.GetPlacementGroupRequest{PlacementGroupId: pg.id}))
+	if err != nil {
+		return PlacementGroupInfo{}, err
+	}
+	g := res.Msg.GetGroup()
+	if g.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED {
+		return PlacementGroupInfo{}, errs.Newf(errs.ErrActorNotFound, "placement group %s was removed", pg.id)
+	}
+	info := PlacementGroupInfo{ID: g.GetPlacementGroupId(), State: "PENDING", PendingReason: g.GetPendingReason()}
+	if g.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED {
+		info.State = "CREATED"
+		for _, b := range g.GetBundles() {
+			info.Nodes = append(info.Nodes, b.GetNodeId())
+		}
+	}
+	return info, nil
+}
+
+// Ready waits until every bundle of the group is reserved on a node. When
+// ctx ends first, the error says why the group still waits.
+func (pg *PlacementGroup) Ready(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		info, err := pg.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.State == "CREATED" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("placement group %s is not ready (%s): %w", pg.id, info.PendingReason, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// RemovePlacementGroup frees the group's reservation and kills the actors
+// placed in it, for good.
+func RemovePlacementGroup(ctx context.Context, sys *System, pg *PlacementGroup) error {
+	if err := sys.checkOpen(); err != nil {
+		return err
+	}
+	if pg == nil {
+		return errs.Newf(errs.ErrInvalidOption, "RemovePlacementGroup: nil placement group")
+	}
+	if sys.cluster == nil {
+		return sys.ctrl.RemoveGroup(pg.id)
+	}
+	_, err := sys.cluster.client.Head.RemovePlacementGroup(ctx, connect.NewRequest(&actorv1.RemovePlacementGroupRequest{PlacementGroupId: pg.id}))
+	return err
+}

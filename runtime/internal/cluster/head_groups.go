@@ -1,0 +1,385 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/control"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+	"github.com/troupehq/troupe/runtime/internal/resources"
+)
+
+// Placement groups on the head. A placed bundle's resources are taken out
+// of its node's free pool; the actors placed in the bundle draw on the
+// bundle instead, so they cost their node nothing more. Groups are stored
+// in their own bucket of the head's store.
+
+var bucketGroups = []byte("placement_groups")
+
+// headGroups are the head's placement groups.
+type headGroups struct {
+	byID  map[string]*headGroup
+	order []*headGroup // creation order
+}
+
+type headGroup struct {
+	info    *actorv1.PlacementGroupInfo
+	bundles []resources.Set
+}
+
+func (g *headGroup) removed() bool {
+	return g.info.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED
+}
+
+func (h *Head) groupsLocked() *headGroups {
+	if h.pgs == nil {
+		h.pgs = &headGroups{byID: map[string]*headGroup{}}
+	}
+	return h.pgs
+}
+
+func (h *Head) addGroupLocked(info *actorv1.PlacementGroupInfo) (*headGroup, error) {
+	g := &headGroup{info: info}
+	for i, b := range info.GetBundles() {
+		set, err := resources.FromFloat(b.GetResources())
+		if err != nil {
+			return nil, errs.Newf(errs.ErrInvalidOption, "bundle %d: %v", i, err)
+		}
+		g.bundles = append(g.bundles, set)
+	}
+	gs := h.groupsLocked()
+	gs.byID[info.GetPlacementGroupId()] = g
+	gs.order = append(gs.order, g)
+	return g, nil
+}
+
+// recoverGroups loads the stored placement groups and takes their placed
+// bundles out of their nodes' free pools. It runs before the actors are
+// recovered.
+func (h *Head) recoverGroups() error {
+	var infos []*actorv1.PlacementGroupInfo
+	err := h.st.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketGroups)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			in := new(actorv1.PlacementGroupInfo)
+			infos = append(infos, in)
+			return proto.Unmarshal(v, in)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(infos, func(i, j int) bool { return infos[i].GetCreatedUnixNano() < infos[j].GetCreatedUnixNano() })
+	for _, in := range infos {
+		g, err := h.addGroupLocked(in)
+		if err != nil {
+			h.cfg.Log.Warn("head state: skipping an invalid placement group", "placement_group_id", in.GetPlacementGroupId(), "error", err)
+			continue
+		}
+		if g.removed() {
+			continue
+		}
+		for i, b := range in.GetBundles() {
+			if n := h.nodes[b.GetNodeId()]; n != nil && b.GetNodeId() != "" {
+				n.avail.Sub(g.bundles[i])
+			}
+		}
+	}
+	return nil
+}
+
+// putGroupsLocked stores groups.
+func (h *Head) putGroupsLocked(gs ...*headGroup) {
+	err := h.st.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketGroups)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if err := putMsg(b, g.info.GetPlacementGroupId(), g.info); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		h.cfg.Log.Error("head state: writing placement groups failed", "error", err)
+	}
+}
+
+// nodeCostLocked is what an actor with spec takes from its node's free
+// pool: nothing when it runs in a live placement group's bundle, which
+// reserved its resources already.
+func (h *Head) nodeCostLocked(spec *node.Spec) resources.Set {
+	if spec.PlacementGroup != "" && h.pgs != nil {
+		if g := h.pgs.byID[spec.PlacementGroup]; g != nil && !g.removed() {
+			return nil
+		}
+	}
+	return spec.Resources
+}
+
+// liveNodesLocked returns the live nodes in id order.
+func (h *Head) liveNodesLocked() []*headNode {
+	var live []*headNode
+	for _, n := range h.nodes {
+		if n.alive() {
+			live = append(live, n)
+		}
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].info.GetNodeId() < live[j].info.GetNodeId() })
+	return live
+}
+
+// placeGroupLocked reserves g's waiting bundles if they fit now, and
+// stores g when it changed.
+func (h *Head) placeGroupLocked(g *headGroup) {
+	if g.removed() || g.info.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED {
+		return
+	}
+	live := h.liveNodesLocked()
+	cands := make([]control.Candidate, len(live))
+	for i, n := range live {
+		cands[i] = control.Candidate{ID: n.info.GetNodeId(), Labels: n.info.GetLabels(), Total: n.total, Avail: n.avail}
+	}
+	placed := make([]string, len(g.bundles))
+	for i, b := range g.info.GetBundles() {
+		placed[i] = b.GetNodeId()
+	}
+	assign, reason, _ := control.PlaceBundles(cands, g.bundles, placed, g.info.GetStrategy())
+	if assign == nil {
+		if g.info.GetPendingReason() != reason {
+			g.info.PendingReason = reason
+			h.putGroupsLocked(g)
+		}
+		return
+	}
+	for i, b := range g.info.GetBundles() {
+		if b.GetNodeId() == "" {
+			n := live[assign[i]]
+			n.avail.Sub(g.bundles[i])
+			b.NodeId = n.info.GetNodeId()
+		}
+	}
+	g.info.State = actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED
+	g.info.PendingReason = ""
+	h.putGroupsLocked(g)
+}
+
+// placeGroupsLocked places every waiting group that fits now, oldest
+// first. It runs before waiting actors are placed.
+func (h *Head) placeGroupsLocked() {
+	if h.pgs == nil {
+		return
+	}
+	for _, g := range h.pgs.order {
+		h.placeGroupLocked(g)
+	}
+}
+
+// reserveBundlesLocked takes the bundles placed on n out of its free
+// pool, for a node that registers afresh.
+func (h *Head) reserveBundlesLocked(n *headNode) {
+	if h.pgs == nil {
+		return
+	}
+	for _, g := range h.pgs.order {
+		if g.removed() {
+			continue
+		}
+		for i, b := range g.info.GetBundles() {
+			if b.GetNodeId() == n.info.GetNodeId() {
+				n.avail.Sub(g.bundles[i])
+			}
+		}
+	}
+}
+
+// groupsNodeLostLocked unplaces the bundles a lost node held: their groups
+// wait to be placed again, their other bundles staying where they are.
+func (h *Head) groupsNodeLostLocked(n *headNode) {
+	if h.pgs == nil {
+		return
+	}
+	for _, g := range h.pgs.order {
+		if g.removed() {
+			continue
+		}
+		changed := false
+		for _, b := range g.info.GetBundles() {
+			if b.GetNodeId() == n.info.GetNodeId() {
+				b.NodeId = ""
+				changed = true
+			}
+		}
+		if changed {
+			g.info.State = actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_PENDING
+			g.info.PendingReason = fmt.Sprintf("node %s holding some bundles was lost", n.info.GetNodeId())
+			h.putGroupsLocked(g)
+		}
+	}
+}
+
+// bundleFreeLocked is what bundle b of g holds that no actor placed in it
+// uses.
+func (h *Head) bundleFreeLocked(g *headGroup, b int) resources.Set {
+	free := g.bundles[b].Clone()
+	id := g.info.GetPlacementGroupId()
+	for _, a := range h.order {
+		if !a.dead() && a.spec.PlacementGroup == id && a.spec.Bundle == b && a.info().GetNodeId() != "" {
+			free.Sub(a.spec.Resources)
+		}
+	}
+	return free
+}
+
+// chooseInGroupLocked picks the node of the bundle spec names, if the
+// bundle has room for the actor now.
+func (h *Head) chooseInGroupLocked(class string, spec *node.Spec) (host *headNode, reason string, feasible bool) {
+	var g *headGroup
+	if h.pgs != nil {
+		g = h.pgs.byID[spec.PlacementGroup]
+	}
+	switch {
+	case g == nil || g.removed():
+		return nil, fmt.Sprintf("placement group %s does not exist (it may have been removed)", spec.PlacementGroup), false
+	case spec.Bundle >= len(g.bundles):
+		return nil, fmt.Sprintf("placement group %s has %d bundles, no bundle %d", spec.PlacementGroup, len(g.bundles), spec.Bundle), false
+	case !g.bundles[spec.Bundle].Fits(spec.Resources):
+		return nil, fmt.Sprintf("bundle %d of placement group %s has %s", spec.Bundle, spec.PlacementGroup, g.bundles[spec.Bundle].Shortfall(spec.Resources)), false
+	}
+	id := g.info.GetBundles()[spec.Bundle].GetNodeId()
+	n := h.nodes[id]
+	if id == "" || n == nil || !n.alive() {
+		return nil, fmt.Sprintf("bundle %d of placement group %s is not placed yet: %s", spec.Bundle, spec.PlacementGroup, g.info.GetPendingReason()), true
+	}
+	if !hostsClass(n.info, class) {
+		return nil, fmt.Sprintf("node %s of bundle %d does not host class %s", id, spec.Bundle, class), false
+	}
+	if free := h.bundleFreeLocked(g, spec.Bundle); !free.Fits(spec.Resources) {
+		return nil, fmt.Sprintf("waiting for resources: bundle %d of placement group %s has %s free", spec.Bundle, spec.PlacementGroup, free.Shortfall(spec.Resources)), true
+	}
+	return n, "", true
+}
+
+// removeGroupLocked kills the actors placed in g, frees its bundles and
+// records it removed.
+func (h *Head) removeGroupLocked(g *headGroup, w *write, why string) []func() {
+	if g.removed() {
+		return nil
+	}
+	var todo []func()
+	id := g.info.GetPlacementGroupId()
+	for _, a := range h.order {
+		if !a.dead() && a.spec.PlacementGroup == id {
+			todo = append(todo, h.killLocked(a, w, errs.Cause{Kind: errs.CauseKilled, Message: why})...)
+		}
+	}
+	for i, b := range g.info.GetBundles() {
+		if n := h.nodes[b.GetNodeId()]; n != nil && n.alive() {
+			n.avail.Add(g.bundles[i])
+		}
+		b.NodeId = ""
+	}
+	g.info.State = actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED
+	g.info.PendingReason = ""
+	h.putGroupsLocked(g)
+	return todo
+}
+
+// removeJobGroupsLocked removes the groups of a job that ended.
+func (h *Head) removeJobGroupsLocked(j *headJob, w *write) []func() {
+	if h.pgs == nil {
+		return nil
+	}
+	var todo []func()
+	for _, g := range h.pgs.order {
+		if !g.removed() && g.info.GetJobId() == j.info.GetJobId() {
+			todo = append(todo, h.removeGroupLocked(g, w, fmt.Sprintf("placement group %s removed: job %s ended", g.info.GetPlacementGroupId(), j.info.GetJobId()))...)
+		}
+	}
+	return todo
+}
+
+// CreatePlacementGroup reserves bundles on nodes by strategy. A group
+// that cannot be placed now waits, with a reason.
+func (h *Head) CreatePlacementGroup(_ context.Context, req *connect.Request[actorv1.CreatePlacementGroupRequest]) (*connect.Response[actorv1.CreatePlacementGroupResponse], error) {
+	m := req.Msg
+	if !control.ValidStrategy(m.GetStrategy()) {
+		return nil, errs.Newf(errs.ErrInvalidOption, "unknown placement strategy %v", m.GetStrategy())
+	}
+	if len(m.GetBundles()) == 0 {
+		return nil, errs.Newf(errs.ErrInvalidOption, "a placement group needs at least one bundle")
+	}
+	in := &actorv1.PlacementGroupInfo{
+		PlacementGroupId: h.cfg.NewID(), Strategy: m.GetStrategy(), State: actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_PENDING,
+		JobId: m.GetJobId(), CreatedUnixNano: time.Now().UnixNano(),
+	}
+	for _, b := range m.GetBundles() {
+		in.Bundles = append(in.Bundles, &actorv1.Bundle{Resources: b.GetResources()})
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g, err := h.addGroupLocked(in)
+	if err != nil {
+		return nil, err
+	}
+	h.placeGroupLocked(g)
+	h.putGroupsLocked(g)
+	if !g.removed() && g.info.GetState() != actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED {
+		h.cfg.Log.Warn("placement group waits", "placement_group_id", in.GetPlacementGroupId(), "reason", in.GetPendingReason())
+	}
+	return connect.NewResponse(&actorv1.CreatePlacementGroupResponse{Group: proto.Clone(g.info).(*actorv1.PlacementGroupInfo)}), nil
+}
+
+// GetPlacementGroup returns a placement group.
+func (h *Head) GetPlacementGroup(_ context.Context, req *connect.Request[actorv1.GetPlacementGroupRequest]) (*connect.Response[actorv1.GetPlacementGroupResponse], error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := h.groupsLocked().byID[req.Msg.GetPlacementGroupId()]
+	if g == nil {
+		return nil, errs.Newf(errs.ErrActorNotFound, "no placement group %s", req.Msg.GetPlacementGroupId())
+	}
+	return connect.NewResponse(&actorv1.GetPlacementGroupResponse{Group: proto.Clone(g.info).(*actorv1.PlacementGroupInfo)}), nil
+}
+
+// RemovePlacementGroup frees a group's reservation and kills its actors.
+func (h *Head) RemovePlacementGroup(_ context.Context, req *connect.Request[actorv1.RemovePlacementGroupRequest]) (*connect.Response[actorv1.RemovePlacementGroupResponse], error) {
+	h.mu.Lock()
+	g := h.groupsLocked().byID[req.Msg.GetPlacementGroupId()]
+	if g == nil {
+		h.mu.Unlock()
+		return nil, errs.Newf(errs.ErrActorNotFound, "no placement group %s", req.Msg.GetPlacementGroupId())
+	}
+	var w write
+	todo := h.removeGroupLocked(g, &w, fmt.Sprintf("placement group %s was removed", g.info.GetPlacementGroupId()))
+	todo = append(todo, h.placePendingLocked(&w)...)
+	h.persistLocked(&w)
+	h.mu.Unlock()
+	// Answer once the nodes have been told to stop the group's actors, so
+	// calls made next find them dead.
+	var wg sync.WaitGroup
+	for _, f := range todo {
+		wg.Add(1)
+		h.calls.Add(1)
+		go func() {
+			defer h.calls.Done()
+			defer wg.Done()
+			f()
+		}()
+	}
+	wg.Wait()
+	return connect.NewResponse(&actorv1.RemovePlacementGroupResponse{}), nil
+}
