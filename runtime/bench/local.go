@@ -67,28 +67,34 @@ func localAsync1000() Workload {
 			if err != nil {
 				return nil, err
 			}
-			ctx := context.Background()
-			req := &testv1.AddRequest{By: 1}
-			futs := make([]addFuture, batch)
-			calls := 0
-			return &Run{
-				CallsPerOp: batch,
-				Ops: func(_ Timer, n int) error {
-					for range n {
-						for i := range futs {
-							futs[i] = p.hs[0].Add(ctx, req)
-						}
-						if err := waitAll(ctx, futs); err != nil {
-							return err
-						}
-						calls += batch
-					}
-					return nil
-				},
-				Check: func() error { return p.checkSum(calls) },
-				Close: p.close,
-			}, nil
+			return p.batchRun(), nil
 		},
+	}
+}
+
+// batchRun makes one caller submit batches of 1000 calls to the first
+// actor and wait for all their futures.
+func (p *probes) batchRun() *Run {
+	ctx := context.Background()
+	req := &testv1.AddRequest{By: 1}
+	futs := make([]addFuture, batch)
+	calls := 0
+	return &Run{
+		CallsPerOp: batch,
+		Ops: func(_ Timer, n int) error {
+			for range n {
+				for i := range futs {
+					futs[i] = p.hs[0].Add(ctx, req)
+				}
+				if err := waitAll(ctx, futs); err != nil {
+					return err
+				}
+				calls += batch
+			}
+			return nil
+		},
+		Check: func() error { return p.checkSum(calls) },
+		Close: p.close,
 	}
 }
 

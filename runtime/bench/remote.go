@@ -107,27 +107,7 @@ func remoteAsync1000() Workload {
 			if err != nil {
 				return nil, err
 			}
-			ctx := context.Background()
-			req := &testv1.AddRequest{By: 1}
-			futs := make([]addFuture, batch)
-			calls := 0
-			return &Run{
-				CallsPerOp: batch,
-				Ops: func(_ Timer, n int) error {
-					for range n {
-						for i := range futs {
-							futs[i] = p.hs[0].Add(ctx, req)
-						}
-						if err := waitAll(ctx, futs); err != nil {
-							return err
-						}
-						calls += batch
-					}
-					return nil
-				},
-				Check: func() error { return p.checkSum(calls) },
-				Close: p.close,
-			}, nil
+			return p.batchRun(), nil
 		},
 	}
 }
