@@ -229,17 +229,10 @@ func (a *Agent) Dispatch(ctx context.Context, env *actorv1.CallEnvelope, done fu
 	}
 	c := new(node.Call)
 	c.Init(ctx, m, req)
+	// The result is encoded and handed to the transport on the goroutine
+	// that completes the call; done does not block.
+	c.OnDone(func() { done(result(c)) })
 	act.Submit(c)
-	select {
-	case <-c.Done():
-		done(result(c))
-		return
-	default:
-	}
-	go func() {
-		<-c.Done()
-		done(result(c))
-	}()
 }
 
 func result(c *node.Call) *actorv1.ResultEnvelope {

@@ -35,9 +35,10 @@ type Call struct {
 	// there; Cancel calls it.
 	CancelRemote context.CancelFunc
 
-	resp proto.Message
-	err  error
-	done chan struct{}
+	resp   proto.Message
+	err    error
+	done   chan struct{}
+	notify func() // see OnDone; nil when unset
 
 	state   atomic.Int32
 	seq     uint64 // arrival order at the target actor
@@ -62,6 +63,14 @@ func (c *Call) Init(ctx context.Context, m *Method, req proto.Message) {
 	c.done = make(chan struct{})
 }
 
+// OnDone sets f to run once the call completes, whichever way: the
+// method returned, the call failed or was cancelled, its actor died, or it
+// was resolved from another process. f runs exactly once, after the result
+// is set and Done is closed, on the goroutine that completed the call and
+// with no actor lock held; it must not block. OnDone must be called before
+// the call is submitted, failed or resolved.
+func (c *Call) OnDone(f func()) { c.notify = f }
+
 // Done is closed when the call's result is ready.
 func (c *Call) Done() <-chan struct{} { return c.done }
 
@@ -73,7 +82,7 @@ func (c *Call) Fail(err error) {
 	c.state.Store(callDone)
 	c.err = err
 	c.observe()
-	close(c.done)
+	c.wake()
 }
 
 // Resolve completes a call that was carried to another process instead of
@@ -82,15 +91,24 @@ func (c *Call) Resolve(resp proto.Message, err error) {
 	c.state.Store(callDone)
 	c.resp, c.err = resp, err
 	c.observe()
-	close(c.done)
+	c.wake()
 }
 
 // complete sets the result and wakes every waiter. The caller must have
-// won the transition to done.
+// won the transition to done, and must not hold its actor's lock.
 func (c *Call) complete(resp proto.Message, err error) {
 	c.resp, c.err = resp, err
 	c.observe()
+	c.wake()
+}
+
+// wake closes Done and runs the OnDone callback, if any.
+func (c *Call) wake() {
 	close(c.done)
+	if f := c.notify; f != nil {
+		c.notify = nil
+		f()
+	}
 }
 
 // observe ends the call's client span and counts the call, before any

@@ -1,0 +1,174 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/troupehq/troupe/runtime/internal/errs"
+)
+
+// newBlockingActor returns an actor whose one method returns its request
+// once release is closed.
+func newBlockingActor(t *testing.T, release <-chan struct{}, started chan<- struct{}) *Actor {
+	t.Helper()
+	m := &Method{
+		Procedure:  "/test.v1.Block/Block",
+		NewRequest: func() proto.Message { return new(wrapperspb.Int64Value) },
+		Invoke: func(_ any, ctx context.Context, req proto.Message) (proto.Message, error) {
+			started <- struct{}{}
+			select {
+			case <-release:
+				return req, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		},
+	}
+	c := NewClass("test.v1.Block", nil, func() proto.Message { return new(wrapperspb.Int64Value) }, []*Method{m})
+	n := New("n1", slog.New(slog.DiscardHandler))
+	if err := n.Register(c, func(context.Context, proto.Message) (any, error) { return struct{}{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := SpecFromProto(nil)
+	a, err := n.NewActor(context.Background(), "a1", c, spec, c.NewInit(), "job", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Place(a)
+	return a
+}
+
+// notified sets an OnDone callback on c that checks it runs once, after
+// the result is set and Done closed, without the actor's lock (a.State
+// takes it), and signals the returned channel.
+func notified(t *testing.T, c *Call, a *Actor) <-chan struct{} {
+	ch := make(chan struct{}, 2)
+	var n atomic.Int32
+	c.OnDone(func() {
+		if n.Add(1) != 1 {
+			t.Error("OnDone callback ran twice")
+		}
+		select {
+		case <-c.Done():
+		default:
+			t.Error("OnDone callback ran before Done was closed")
+		}
+		if a != nil {
+			a.State() // deadlocks if the actor's lock is held
+		}
+		ch <- struct{}{}
+	})
+	return ch
+}
+
+func waitNotified(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: OnDone callback did not run", what)
+	}
+	select {
+	case <-ch:
+		t.Fatalf("%s: OnDone callback ran twice", what)
+	case <-time.After(10 * time.Millisecond):
+	}
+}
+
+func TestCallOnDone(t *testing.T) {
+	t.Run("finish", func(t *testing.T) {
+		a := newEchoActor(t)
+		var c Call
+		c.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(7))
+		ch := notified(t, &c, a)
+		a.Submit(&c)
+		waitNotified(t, ch, "finish")
+		if resp, err := c.Result(); err != nil || resp.(*wrapperspb.Int64Value).GetValue() != 7 {
+			t.Fatalf("result = %v, %v", resp, err)
+		}
+	})
+
+	t.Run("fail on a dead actor", func(t *testing.T) {
+		a := newEchoActor(t)
+		a.Kill(errs.Cause{Kind: errs.CauseKilled, Message: "test"}, false, false)
+		var c Call
+		c.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(1))
+		ch := notified(t, &c, a)
+		a.Submit(&c)
+		waitNotified(t, ch, "fail")
+		if _, err := c.Result(); err == nil {
+			t.Fatal("a call to a dead actor succeeded")
+		}
+	})
+
+	t.Run("fail and resolve", func(t *testing.T) {
+		m := echoClass().Methods[0]
+		var c Call
+		c.Init(context.Background(), m, nil)
+		ch := notified(t, &c, nil)
+		want := errors.New("boom")
+		c.Fail(want)
+		waitNotified(t, ch, "Fail")
+		if _, err := c.Result(); err != want {
+			t.Fatalf("err = %v, want %v", err, want)
+		}
+
+		var r Call
+		r.Init(context.Background(), m, nil)
+		ch = notified(t, &r, nil)
+		r.Resolve(wrapperspb.Int64(3), nil)
+		waitNotified(t, ch, "Resolve")
+		if resp, err := r.Result(); err != nil || resp.(*wrapperspb.Int64Value).GetValue() != 3 {
+			t.Fatalf("result = %v, %v", resp, err)
+		}
+	})
+
+	t.Run("cancel queued", func(t *testing.T) {
+		release, started := make(chan struct{}), make(chan struct{}, 1)
+		a := newBlockingActor(t, release, started)
+		defer close(release)
+		var first Call
+		first.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(1))
+		a.Submit(&first)
+		<-started
+		ctx, cancel := context.WithCancel(context.Background())
+		var c Call
+		c.Init(ctx, a.Class.Methods[0], wrapperspb.Int64(2))
+		ch := notified(t, &c, a)
+		a.Submit(&c)
+		cancel()
+		waitNotified(t, ch, "cancel")
+		if _, err := c.Result(); err == nil {
+			t.Fatal("a cancelled call succeeded")
+		}
+	})
+
+	t.Run("death", func(t *testing.T) {
+		release, started := make(chan struct{}), make(chan struct{}, 1)
+		a := newBlockingActor(t, release, started)
+		defer close(release)
+		var running, queued Call
+		running.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(1))
+		chRunning := notified(t, &running, a)
+		a.Submit(&running)
+		<-started
+		queued.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(2))
+		chQueued := notified(t, &queued, a)
+		a.Submit(&queued)
+		a.Kill(errs.Cause{Kind: errs.CauseKilled, Message: "test"}, false, false)
+		waitNotified(t, chRunning, "death, running")
+		waitNotified(t, chQueued, "death, queued")
+		for _, c := range []*Call{&running, &queued} {
+			if _, err := c.Result(); err == nil {
+				t.Fatal("a call to a killed actor succeeded")
+			}
+		}
+	})
+}
