@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/troupehq/troupe/runtime/internal/transport"
 )
@@ -18,20 +17,7 @@ func HTTPClient(tlsConf *tls.Config) (*http.Client, string) {
 	if tlsConf == nil {
 		return transport.NewH2CClient(), "http"
 	}
-	p := new(http.Protocols)
-	p.SetHTTP2(true)
-	return &http.Client{Transport: &http.Transport{
-		Protocols:          p,
-		TLSClientConfig:    tlsConf.Clone(),
-		ForceAttemptHTTP2:  true,
-		DisableCompression: true,
-		HTTP2: &http.HTTP2Config{
-			MaxReceiveBufferPerConnection: 4<<20 - 1,
-			MaxReceiveBufferPerStream:     4<<20 - 1,
-			SendPingTimeout:               15 * time.Second,
-			PingTimeout:                   10 * time.Second,
-		},
-	}}, "https"
+	return transport.NewHTTP2Client(tlsConf), "https"
 }
 
 // ClientTLS returns the TLS configuration of a client that trusts the

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/tls"
 	"net/http"
 	"time"
 )
@@ -31,10 +32,15 @@ func NewH2CServer(h http.Handler) *http.Server {
 // it when the ping is not answered within 10 s, so a peer that vanished
 // without closing its connections is noticed. Share one client between the
 // Conns of a process: connections to the same host are reused.
-func NewH2CClient() *http.Client {
+func NewH2CClient() *http.Client { return NewHTTP2Client(nil) }
+
+// NewHTTP2Client returns an HTTP/2 client tuned like [NewH2CClient]:
+// cleartext with prior knowledge when tlsConf is nil, over TLS with tlsConf
+// (which it copies) otherwise. Both kinds of cluster share one set of
+// buffer sizes and liveness pings.
+func NewHTTP2Client(tlsConf *tls.Config) *http.Client {
 	p := new(http.Protocols)
-	p.SetUnencryptedHTTP2(true)
-	return &http.Client{Transport: &http.Transport{
+	tr := &http.Transport{
 		Protocols:          p,
 		DisableCompression: true,
 		HTTP2: &http.HTTP2Config{
@@ -43,5 +49,13 @@ func NewH2CClient() *http.Client {
 			SendPingTimeout:               15 * time.Second,
 			PingTimeout:                   10 * time.Second,
 		},
-	}}
+	}
+	if tlsConf == nil {
+		p.SetUnencryptedHTTP2(true)
+	} else {
+		p.SetHTTP2(true)
+		tr.TLSClientConfig = tlsConf.Clone()
+		tr.ForceAttemptHTTP2 = true
+	}
+	return &http.Client{Transport: tr}
 }
