@@ -253,14 +253,9 @@ func (s *System) callRemote(t *cluster.Target, c *node.Call) {
 		c.Fail(errs.Newf(errs.ErrSystemClosed, "not connected to a cluster"))
 		return
 	}
-	ctx, cancel := context.WithCancel(c.Ctx)
-	c.CancelRemote = cancel
 	var md map[string]string
 	if s.tel.Tracing() {
-		md = s.tel.Inject(ctx)
+		md = s.tel.Inject(c.Ctx)
 	}
-	s.cluster.client.Invoke(ctx, t, c.Method, c.Req, md, func(resp proto.Message, err error) {
-		cancel()
-		c.Resolve(resp, err)
-	})
+	c.Remote = s.cluster.client.Invoke(c.Ctx, t, c.Method, c.Req, md, c)
 }

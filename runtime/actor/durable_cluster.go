@@ -56,11 +56,9 @@ func (h *durableHost) callRemote(ref *DurableRef, c *node.Call) {
 		return
 	}
 	s := h.sys
-	ctx, cancel := context.WithCancel(c.Ctx)
-	c.CancelRemote = cancel
 	md := map[string]string{cluster.DurableInitKey: cluster.EncodeDurableInit(init)}
 	if s.tel.Tracing() {
-		for k, v := range s.tel.Inject(ctx) {
+		for k, v := range s.tel.Inject(c.Ctx) {
 			md[k] = v
 		}
 	}
@@ -68,10 +66,7 @@ func (h *durableHost) callRemote(ref *DurableRef, c *node.Call) {
 		md[cluster.DurableCallerKey] = k.caller
 		md[cluster.DurableSeqKey] = strconv.FormatUint(k.seq, 10)
 	}
-	s.cluster.client.Invoke(ctx, h.target(ref), c.Method, c.Req, md, func(resp proto.Message, err error) {
-		cancel()
-		c.Resolve(resp, err)
-	})
+	c.Remote = s.cluster.client.Invoke(c.Ctx, h.target(ref), c.Method, c.Req, md, c)
 }
 
 // SubmitDurable runs a durable call that arrived on this node's streams:

@@ -328,12 +328,15 @@ type CallEnvelope struct {
 	// id names the call on its stream; the caller assigns it, unique among
 	// the stream's calls. Ids are not shared between streams.
 	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// actor_id is the target actor.
+	// actor_id is the target actor. Empty means the actor of the call before
+	// this one in the same CallsRequest: callers leave out repeats, so a
+	// batch of calls to one actor carries its id once.
 	ActorId string `protobuf:"bytes,2,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
 	// procedure is the full method name, such as
 	// "/counter.v1.Counter/Increment". A method is identified by its name,
 	// never by its position in the service, so reordering rpcs in a .proto
-	// does not break a running cluster.
+	// does not break a running cluster. Empty means the procedure of the
+	// call before this one in the same CallsRequest, as for actor_id.
 	Procedure string `protobuf:"bytes,3,opt,name=procedure,proto3" json:"procedure,omitempty"`
 	// request is the serialized request message (binary protobuf).
 	Request []byte `protobuf:"bytes,4,opt,name=request,proto3" json:"request,omitempty"`

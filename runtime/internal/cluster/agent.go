@@ -202,38 +202,50 @@ func (a *Agent) KillActor(_ context.Context, req *connect.Request[actorv1.NodeSe
 // Dispatch runs a call that arrived on one of the node's streams: it
 // decodes the request by the procedure of the target actor's class and
 // submits it to the actor's mailbox.
-func (a *Agent) Dispatch(ctx context.Context, env *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
+func (a *Agent) Dispatch(ctx context.Context, env *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
 	if strings.HasPrefix(env.GetActorId(), DurablePrefix) {
-		a.dispatchDurable(ctx, env, done)
-		return
+		return a.dispatchDurable(ctx, env, reply)
 	}
 	act, ok := a.node.Actor(env.GetActorId())
 	if !ok || act.State() == node.Dead && act.Info().Cause.Kind == errs.CauseNodeLost {
 		// Never here, or stopped because the head moved it elsewhere (or
 		// this node shuts down): the caller asks the head again.
-		done(errorResult(notOnNodeError(env.GetActorId(), a.node.ID)))
-		return
+		reply.Send(errorResult(notOnNodeError(env.GetActorId(), a.node.ID)))
+		return nil
 	}
 	m, ok := act.Class.Method(env.GetProcedure())
 	if !ok {
-		done(errorResult(errs.Newf(errs.ErrUnknownMethod, "%s is not a method of %s", env.GetProcedure(), act.Class.Name)))
-		return
+		reply.Send(errorResult(errs.Newf(errs.ErrUnknownMethod, "%s is not a method of %s", env.GetProcedure(), act.Class.Name)))
+		return nil
 	}
 	req := m.NewRequest()
 	if err := proto.Unmarshal(env.GetRequest(), req); err != nil {
-		done(errorResult(connect.NewError(connect.CodeInvalidArgument, err)))
-		return
+		reply.Send(errorResult(connect.NewError(connect.CodeInvalidArgument, err)))
+		return nil
 	}
 	if md := env.GetMetadata(); len(md) > 0 {
 		ctx = a.node.Tel.Extract(ctx, md) // the caller's trace continues here
 	}
-	c := new(node.Call)
-	c.Init(ctx, m, req)
-	// The result is encoded and handed to the transport on the goroutine
-	// that completes the call; done does not block.
-	c.OnDone(func() { done(result(c)) })
-	act.Submit(c)
+	c := &streamCall{reply: reply}
+	c.InitNotify(ctx, m, req, c)
+	act.Submit(&c.Call)
+	return c
 }
+
+// streamCall is a call that came over a node stream: its result goes back
+// on the stream, and a cancel from the stream aborts it. One allocation
+// holds both.
+type streamCall struct {
+	node.Call
+	reply transport.Reply
+}
+
+// CallDone encodes the result and hands it to the transport, on the
+// goroutine that completed the call; Send does not block.
+func (c *streamCall) CallDone(*node.Call) { c.reply.Send(result(&c.Call)) }
+
+// Cancel aborts the call.
+func (c *streamCall) Cancel() { c.Abort() }
 
 func result(c *node.Call) *actorv1.ResultEnvelope {
 	resp, err := c.Result()

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"container/list"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -112,15 +111,16 @@ type Target struct {
 	mu     sync.Mutex
 	nodeID string
 	addr   string
-	// flights are the calls not finished, in the order they were made.
-	// Those whose last attempt failed, or is doomed to (it went to the
-	// same node before an attempt there failed), are unsettled until sent
-	// again; a call is sent again only once every earlier one is settled,
-	// so retried calls reach the actor in the order they were made.
-	flights   list.List
-	unsettled int
-	sends     uint64
-	changed   chan struct{} // closed when a flight settles or ends
+	// first and last end the list of calls not finished, in the order
+	// they were made (linked through their prev and next). Those whose
+	// last attempt failed, or is doomed to (it went to the same node
+	// before an attempt there failed), are unsettled until sent again; a
+	// call is sent again only once every earlier one is settled, so
+	// retried calls reach the actor in the order they were made.
+	first, last *invocation
+	unsettled   int
+	sends       uint64
+	changed     chan struct{} // closed when a flight settles or ends
 }
 
 // orderWait bounds how long a call to be sent again waits for earlier
@@ -162,12 +162,38 @@ func (t *Target) notifyLocked() {
 
 // turnLocked reports whether every call made before inv is settled.
 func (t *Target) turnLocked(inv *invocation) bool {
-	for e := t.flights.Front(); e != nil && e != inv.elem; e = e.Next() {
-		if !e.Value.(*invocation).settled {
+	for f := t.first; f != nil && f != inv; f = f.next {
+		if !f.settled {
 			return false
 		}
 	}
 	return true
+}
+
+// pushLocked appends inv to the calls not finished.
+func (t *Target) pushLocked(inv *invocation) {
+	inv.prev = t.last
+	if t.last != nil {
+		t.last.next = inv
+	} else {
+		t.first = inv
+	}
+	t.last = inv
+}
+
+// removeLocked takes inv out of the calls not finished.
+func (t *Target) removeLocked(inv *invocation) {
+	if inv.prev != nil {
+		inv.prev.next = inv.next
+	} else {
+		t.first = inv.next
+	}
+	if inv.next != nil {
+		inv.next.prev = inv.prev
+	} else {
+		t.last = inv.prev
+	}
+	inv.prev, inv.next = nil, nil
 }
 
 // sendLocked sends inv's next attempt to addr and settles it. The
@@ -180,8 +206,8 @@ func (t *Target) sendLocked(inv *invocation, addr string) {
 		t.unsettled--
 		t.notifyLocked()
 	}
-	inv.c.conn(addr).CallFunc(inv.ctx, &actorv1.CallEnvelope{ActorId: t.ID, Procedure: inv.m.Procedure, Request: inv.body, Metadata: inv.md},
-		inv.attempted)
+	inv.pending = inv.c.conn(addr).CallFunc(inv.ctx,
+		&actorv1.CallEnvelope{ActorId: t.ID, Procedure: inv.m.Procedure, Request: inv.body, Metadata: inv.md}, inv)
 }
 
 // failed records that inv's attempt did not reach the actor: the cached
@@ -196,8 +222,7 @@ func (t *Target) failed(inv *invocation) {
 	if !inv.settled {
 		return
 	}
-	for e := t.flights.Front(); e != nil; e = e.Next() {
-		f := e.Value.(*invocation)
+	for f := t.first; f != nil; f = f.next {
 		if f.settled && f.sentTo == inv.sentTo && f.sendNo <= inv.sendNo {
 			f.settled = false
 			t.unsettled++
@@ -208,7 +233,7 @@ func (t *Target) failed(inv *invocation) {
 // finish removes inv from the flights.
 func (t *Target) finish(inv *invocation) {
 	t.mu.Lock()
-	t.flights.Remove(inv.elem)
+	t.removeLocked(inv)
 	if !inv.settled {
 		t.unsettled--
 	}
@@ -246,10 +271,18 @@ func (t *Target) awaitTurn(inv *invocation) (ordered bool, err error) {
 	}
 }
 
-// Invoke calls method m of t with req on the actor's node and calls done
-// with the outcome, from another goroutine. When t's node is known, the
-// call is queued on that node's stream before Invoke returns, so one
-// caller's calls reach the node in the order it made them.
+// Resolver takes the outcome of a call made with [Client.Invoke].
+type Resolver interface {
+	// Resolve is called exactly once per call, with the response or the
+	// error; it must not block.
+	Resolve(proto.Message, error)
+}
+
+// Invoke calls method m of t with req on the actor's node and gives the
+// outcome to r, from another goroutine. It returns what cancels the call,
+// nil when the call already failed. When t's node is known, the call is
+// queued on that node's stream before Invoke returns, so one caller's
+// calls reach the node in the order it made them.
 //
 // Invoke resolves the actor's node from the head when it has none cached,
 // and again when the node does not answer or no longer hosts the actor. A
@@ -261,19 +294,19 @@ func (t *Target) awaitTurn(inv *invocation) (ordered bool, err error) {
 // node.
 //
 // metadata travels with the call (trace context).
-func (c *Client) Invoke(ctx context.Context, t *Target, m *node.Method, req proto.Message, metadata map[string]string, done func(proto.Message, error)) {
+func (c *Client) Invoke(ctx context.Context, t *Target, m *node.Method, req proto.Message, metadata map[string]string, r Resolver) interface{ Cancel() } {
 	body, err := proto.Marshal(req)
 	if err != nil {
-		done(nil, connect.NewError(connect.CodeInvalidArgument, err))
-		return
+		r.Resolve(nil, connect.NewError(connect.CodeInvalidArgument, err))
+		return nil
 	}
-	inv := &invocation{c: c, ctx: ctx, t: t, m: m, body: body, md: metadata, done: done, retries: t.MaxTaskRetries,
-		deadline: time.Now().Add(giveUp), delay: time.Millisecond}
+	inv := &invocation{c: c, caller: ctx, ctx: ctx, t: t, m: m, body: body, md: metadata, done: r, retries: t.MaxTaskRetries,
+		delay: time.Millisecond}
 	if m.HasRetries {
 		inv.retries = int(m.MaxTaskRetries)
 	}
 	t.mu.Lock()
-	inv.elem = t.flights.PushBack(inv)
+	t.pushLocked(inv)
 	t.unsettled++
 	sent := t.addr != "" && t.unsettled == 1
 	if sent {
@@ -283,30 +316,59 @@ func (c *Client) Invoke(ctx context.Context, t *Target, m *node.Method, req prot
 	if !sent {
 		go inv.retry(nil)
 	}
+	return inv
 }
 
 // invocation is one remote call with what its retries need.
 type invocation struct {
-	c        *Client
+	c      *Client
+	caller context.Context // the caller's
+	// ctx is the caller's, or, once the call is sent again, a child of it
+	// that Cancel ends.
 	ctx      context.Context
 	t        *Target
 	m        *node.Method
 	body     []byte
 	md       map[string]string
-	done     func(proto.Message, error)
+	done     Resolver
 	retries  int
-	deadline time.Time
+	deadline time.Time // when waiting for a node gives up; set by the first pause
 	delay    time.Duration
 
 	// Guarded by t.mu.
-	elem    *list.Element
-	settled bool
-	sentTo  string
-	sendNo  uint64
+	prev, next *invocation // in t's calls not finished
+	settled    bool
+	sentTo     string
+	sendNo     uint64
+	pending    *transport.Pending // the last attempt
+	cancelled  bool
+	stopRetry  context.CancelFunc // ends ctx once the call is sent again
+}
+
+// Cancel ends the call with canceled and tells its node to cancel it.
+func (inv *invocation) Cancel() {
+	t := inv.t
+	t.mu.Lock()
+	if inv.cancelled {
+		t.mu.Unlock()
+		return
+	}
+	inv.cancelled = true
+	p, stop := inv.pending, inv.stopRetry
+	t.mu.Unlock()
+	if p != nil {
+		p.Cancel() // nothing once the attempt has its result
+	}
+	if stop != nil {
+		stop()
+	}
 }
 
 // pause waits before the next attempt, longer each time.
 func (inv *invocation) pause(why error) error {
+	if inv.deadline.IsZero() {
+		inv.deadline = time.Now().Add(giveUp)
+	}
 	if time.Now().After(inv.deadline) {
 		return errs.Unavailable(&errs.ActorUnavailableError{ActorID: inv.t.ID, Class: inv.t.Class,
 			Reason: fmt.Sprintf("no reachable node for %v: %v", giveUp, why)})
@@ -387,10 +449,10 @@ func (inv *invocation) resend() error {
 	}
 }
 
-// attempted takes the outcome of inv's last attempt, on the goroutine
-// that reads its node's results: the call ends there, or is sent again
-// from a goroutine of its own, as that may wait.
-func (inv *invocation) attempted(res *actorv1.ResultEnvelope, err error) {
+// Receive takes the outcome of inv's last attempt, on the goroutine that
+// reads its node's results: the call ends there, or is sent again from a
+// goroutine of its own, as that may wait.
+func (inv *invocation) Receive(res *actorv1.ResultEnvelope, err error) {
 	out, err, again := inv.settle(res, err)
 	if again != nil {
 		go inv.retry(again)
@@ -402,12 +464,31 @@ func (inv *invocation) attempted(res *actorv1.ResultEnvelope, err error) {
 // end removes inv from its target's flights and reports its outcome.
 func (inv *invocation) end(out proto.Message, err error) {
 	inv.t.finish(inv)
-	inv.done(out, err)
+	inv.t.mu.Lock()
+	stop := inv.stopRetry
+	inv.t.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	inv.done.Resolve(out, err)
 }
 
 // retry sends inv again, after a pause when why (the last attempt's
-// failure) is set, and ends it when that fails.
+// failure) is set, and ends it when that fails. From here on the call
+// has a context of its own, which Cancel ends.
 func (inv *invocation) retry(why error) {
+	inv.t.mu.Lock()
+	if inv.cancelled {
+		inv.t.mu.Unlock()
+		inv.end(nil, errs.FromContext(context.Canceled))
+		return
+	}
+	last := inv.stopRetry
+	inv.ctx, inv.stopRetry = context.WithCancel(inv.caller)
+	inv.t.mu.Unlock()
+	if last != nil {
+		last()
+	}
 	if why != nil {
 		if err := inv.pause(why); err != nil {
 			inv.end(nil, err)

@@ -496,8 +496,10 @@ func TestErrorsAndOwnersAcrossProcesses(t *testing.T) {
 		t.Fatalf("spawning on a taken name: %v, want ErrNameTaken", err)
 	}
 
-	// Deadlines travel with remote calls; Future.Cancel reaches them.
-	slow := spawn(t, sys, testv1actor.ProbeOptions().LabelSelector(worker).MaxConcurrency(4))
+	// Deadlines travel with remote calls; Future.Cancel reaches them. The
+	// actor runs one call at a time: the call after them runs only if both
+	// ended on the node.
+	slow := spawn(t, sys, testv1actor.ProbeOptions().LabelSelector(worker))
 	dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	_, err = slow.Do(dctx, &testv1.DoRequest{Key: "sleep", Arg: 60000}).Get(ctx)
 	cancel()
@@ -508,6 +510,12 @@ func TestErrorsAndOwnersAcrossProcesses(t *testing.T) {
 	fut.Cancel()
 	if _, err := fut.Get(ctx); connect.CodeOf(err) != connect.CodeCanceled {
 		t.Fatalf("cancelled call: %v, want canceled", err)
+	}
+	nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err = slow.Get(nctx, &testv1.GetRequest{}).Get(nctx)
+	cancel()
+	if err != nil {
+		t.Fatalf("the call after a cancelled one: %v (the cancel did not reach the node)", err)
 	}
 
 	parent := spawn(t, sys, testv1actor.ProbeOptions().LabelSelector(worker))

@@ -15,6 +15,7 @@ import (
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
+	"github.com/troupehq/troupe/runtime/internal/transport"
 )
 
 // DurablePrefix starts the actor id of a call envelope addressed to a
@@ -70,26 +71,27 @@ type DurableHost interface {
 func (a *Agent) SetDurable(h DurableHost) { a.durable = h }
 
 // dispatchDurable runs a call addressed to a durable actor.
-func (a *Agent) dispatchDurable(ctx context.Context, env *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
+func (a *Agent) dispatchDurable(ctx context.Context, env *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
+	done := reply.Send
 	className, id, ok := parseDurableActorID(env.GetActorId())
 	if !ok || a.durable == nil {
 		done(errorResult(notOnNodeError(env.GetActorId(), a.node.ID)))
-		return
+		return nil
 	}
 	class, ok := a.node.Class(className)
 	if !ok {
 		done(errorResult(errs.Newf(errs.ErrUnknownClass, "durable actor class %s is not registered on node %s", className, a.node.ID)))
-		return
+		return nil
 	}
 	m, ok := class.Method(env.GetProcedure())
 	if !ok {
 		done(errorResult(errs.Newf(errs.ErrUnknownMethod, "%s is not a method of %s", env.GetProcedure(), className)))
-		return
+		return nil
 	}
 	req := m.NewRequest()
 	if err := proto.Unmarshal(env.GetRequest(), req); err != nil {
 		done(errorResult(connect.NewError(connect.CodeInvalidArgument, err)))
-		return
+		return nil
 	}
 	init := class.NewInit()
 	if s := env.GetMetadata()[DurableInitKey]; s != "" {
@@ -99,17 +101,22 @@ func (a *Agent) dispatchDurable(ctx context.Context, env *actorv1.CallEnvelope, 
 		}
 		if err != nil {
 			done(errorResult(errs.Newf(errs.ErrInvalidOption, "durable actor %s/%s: decoding its init: %v", className, id, err)))
-			return
+			return nil
 		}
 	}
 	if md := env.GetMetadata(); len(md) > 0 {
 		ctx = a.node.Tel.Extract(ctx, md)
 	}
+	// A durable call may wait for its activation: its own context, which
+	// the transport's cancel ends.
+	ctx, cancel := context.WithCancel(ctx)
 	c := a.durable.SubmitDurable(ctx, class, id, init, m, req, env.GetMetadata())
 	go func() {
 		<-c.Done()
+		cancel()
 		done(result(c))
 	}()
+	return transport.CancelFunc(cancel)
 }
 
 // durableTable is the head's table of durable activations: (class, id) to

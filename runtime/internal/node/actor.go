@@ -518,7 +518,7 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 			c.stopWatch()
 			c.stopWatch = nil
 		}
-		if restart && c.retries != 0 && c.Ctx.Err() == nil {
+		if restart && c.retries != 0 && c.ctxErr() == nil {
 			if c.retries > 0 {
 				c.retries--
 			}
@@ -527,7 +527,7 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 		}
 		c.state.Store(callDone)
 		after.fail = append(after.fail, c)
-		if err := c.Ctx.Err(); err != nil {
+		if err := c.ctxErr(); err != nil {
 			after.failErr = append(after.failErr, errs.FromContext(err))
 		} else {
 			after.failErr = append(after.failErr, died)

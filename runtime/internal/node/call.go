@@ -31,14 +31,15 @@ type Call struct {
 	// Span is the caller's client span, ended when the call completes;
 	// nil when it does not record.
 	Span trace.Span
-	// CancelRemote, for a call carried to another process, cancels it
-	// there; Cancel calls it.
-	CancelRemote context.CancelFunc
+	// Remote, for a call carried to another process, cancels it there;
+	// Cancel calls it.
+	Remote interface{ Cancel() }
 
-	resp   proto.Message
-	err    error
-	done   chan struct{}
-	notify func() // see OnDone; nil when unset
+	resp    proto.Message
+	err     error
+	done    chan struct{} // nil for a call made with InitNotify
+	notify  Notifier      // nil unless InitNotify
+	aborted atomic.Bool   // see Abort
 
 	state   atomic.Int32
 	seq     uint64 // arrival order at the target actor
@@ -63,15 +64,24 @@ func (c *Call) Init(ctx context.Context, m *Method, req proto.Message) {
 	c.done = make(chan struct{})
 }
 
-// OnDone sets f to run once the call completes, whichever way: the
-// method returned, the call failed or was cancelled, its actor died, or it
-// was resolved from another process. f runs exactly once, after the result
-// is set and Done is closed, on the goroutine that completed the call and
-// with no actor lock held; it must not block. OnDone must be called before
-// the call is submitted, failed or resolved.
-func (c *Call) OnDone(f func()) { c.notify = f }
+// Notifier is told when a call made with InitNotify completes.
+type Notifier interface {
+	// CallDone runs exactly once, whichever way the call completed: the
+	// method returned, the call failed or was cancelled, its actor died, or
+	// it was resolved from another process. It runs after the result is
+	// set, on the goroutine that completed the call and with no actor lock
+	// held; it must not block.
+	CallDone(*Call)
+}
 
-// Done is closed when the call's result is ready.
+// InitNotify is Init for a call whose completion only n observes: it has
+// no Done channel, so nothing may Wait on it.
+func (c *Call) InitNotify(ctx context.Context, m *Method, req proto.Message, n Notifier) {
+	c.Method, c.Req, c.Ctx, c.notify = m, req, ctx, n
+}
+
+// Done is closed when the call's result is ready; nil for a call made
+// with InitNotify.
 func (c *Call) Done() <-chan struct{} { return c.done }
 
 // Result returns the response and error; valid after Done is closed.
@@ -102,12 +112,14 @@ func (c *Call) complete(resp proto.Message, err error) {
 	c.wake()
 }
 
-// wake closes Done and runs the OnDone callback, if any.
+// wake closes Done or tells the Notifier.
 func (c *Call) wake() {
-	close(c.done)
-	if f := c.notify; f != nil {
+	if c.done != nil {
+		close(c.done)
+	}
+	if n := c.notify; n != nil {
 		c.notify = nil
-		f()
+		n.CallDone(c)
 	}
 }
 
@@ -130,9 +142,40 @@ func (c *Call) observe() {
 func (c *Call) Cancel() {
 	if a := c.target; a != nil {
 		a.cancelCall(c, context.Canceled)
-	} else if c.CancelRemote != nil {
-		c.CancelRemote()
+	} else if c.Remote != nil {
+		c.Remote.Cancel()
 	}
+}
+
+// Abort ends a submitted call from outside its context, for a caller
+// whose cancellation does not travel in Ctx (a call that came over a node
+// stream): a queued call leaves its queue and fails with canceled, a
+// running call's context ends with context.Canceled, and the call is not
+// retried. It does nothing once the call is done.
+func (c *Call) Abort() {
+	c.aborted.Store(true)
+	a := c.target
+	if a == nil {
+		return
+	}
+	a.cancelCall(c, context.Canceled)
+	a.mu.Lock()
+	var at *attempt
+	if c.state.Load() == callRunning {
+		at = c.cur
+	}
+	a.mu.Unlock()
+	if at != nil {
+		at.ctx.cancel(context.Canceled)
+	}
+}
+
+// ctxErr is the error of the call's context, or canceled once aborted.
+func (c *Call) ctxErr() error {
+	if c.aborted.Load() {
+		return context.Canceled
+	}
+	return c.Ctx.Err()
 }
 
 // Wait blocks until the call is done or ctx ends. When ctx belongs to an

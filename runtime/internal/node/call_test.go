@@ -45,26 +45,31 @@ func newBlockingActor(t *testing.T, release <-chan struct{}, started chan<- stru
 	return a
 }
 
-// notified sets an OnDone callback on c that checks it runs once, after
-// the result is set and Done closed, without the actor's lock (a.State
-// takes it), and signals the returned channel.
-func notified(t *testing.T, c *Call, a *Actor) <-chan struct{} {
+type notifierFunc func(*Call)
+
+func (f notifierFunc) CallDone(c *Call) { f(c) }
+
+// notified inits c with InitNotify and a Notifier that checks it runs
+// once, after the call is done, without the actor's lock (a.State takes
+// it), and signals the returned channel.
+func notified(t *testing.T, c *Call, ctx context.Context, m *Method, req proto.Message, a *Actor) <-chan struct{} {
 	ch := make(chan struct{}, 2)
 	var n atomic.Int32
-	c.OnDone(func() {
+	c.InitNotify(ctx, m, req, notifierFunc(func(got *Call) {
 		if n.Add(1) != 1 {
-			t.Error("OnDone callback ran twice")
+			t.Error("CallDone ran twice")
 		}
-		select {
-		case <-c.Done():
-		default:
-			t.Error("OnDone callback ran before Done was closed")
+		if got != c {
+			t.Error("CallDone got another call")
+		}
+		if c.state.Load() != callDone {
+			t.Error("CallDone ran before the call was done")
 		}
 		if a != nil {
 			a.State() // deadlocks if the actor's lock is held
 		}
 		ch <- struct{}{}
-	})
+	}))
 	return ch
 }
 
@@ -86,8 +91,7 @@ func TestCallOnDone(t *testing.T) {
 	t.Run("finish", func(t *testing.T) {
 		a := newEchoActor(t)
 		var c Call
-		c.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(7))
-		ch := notified(t, &c, a)
+		ch := notified(t, &c, context.Background(), a.Class.Methods[0], wrapperspb.Int64(7), a)
 		a.Submit(&c)
 		waitNotified(t, ch, "finish")
 		if resp, err := c.Result(); err != nil || resp.(*wrapperspb.Int64Value).GetValue() != 7 {
@@ -99,8 +103,7 @@ func TestCallOnDone(t *testing.T) {
 		a := newEchoActor(t)
 		a.Kill(errs.Cause{Kind: errs.CauseKilled, Message: "test"}, false, false)
 		var c Call
-		c.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(1))
-		ch := notified(t, &c, a)
+		ch := notified(t, &c, context.Background(), a.Class.Methods[0], wrapperspb.Int64(1), a)
 		a.Submit(&c)
 		waitNotified(t, ch, "fail")
 		if _, err := c.Result(); err == nil {
@@ -111,8 +114,7 @@ func TestCallOnDone(t *testing.T) {
 	t.Run("fail and resolve", func(t *testing.T) {
 		m := echoClass().Methods[0]
 		var c Call
-		c.Init(context.Background(), m, nil)
-		ch := notified(t, &c, nil)
+		ch := notified(t, &c, context.Background(), m, nil, nil)
 		want := errors.New("boom")
 		c.Fail(want)
 		waitNotified(t, ch, "Fail")
@@ -121,8 +123,7 @@ func TestCallOnDone(t *testing.T) {
 		}
 
 		var r Call
-		r.Init(context.Background(), m, nil)
-		ch = notified(t, &r, nil)
+		ch = notified(t, &r, context.Background(), m, nil, nil)
 		r.Resolve(wrapperspb.Int64(3), nil)
 		waitNotified(t, ch, "Resolve")
 		if resp, err := r.Result(); err != nil || resp.(*wrapperspb.Int64Value).GetValue() != 3 {
@@ -140,8 +141,7 @@ func TestCallOnDone(t *testing.T) {
 		<-started
 		ctx, cancel := context.WithCancel(context.Background())
 		var c Call
-		c.Init(ctx, a.Class.Methods[0], wrapperspb.Int64(2))
-		ch := notified(t, &c, a)
+		ch := notified(t, &c, ctx, a.Class.Methods[0], wrapperspb.Int64(2), a)
 		a.Submit(&c)
 		cancel()
 		waitNotified(t, ch, "cancel")
@@ -155,12 +155,10 @@ func TestCallOnDone(t *testing.T) {
 		a := newBlockingActor(t, release, started)
 		defer close(release)
 		var running, queued Call
-		running.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(1))
-		chRunning := notified(t, &running, a)
+		chRunning := notified(t, &running, context.Background(), a.Class.Methods[0], wrapperspb.Int64(1), a)
 		a.Submit(&running)
 		<-started
-		queued.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(2))
-		chQueued := notified(t, &queued, a)
+		chQueued := notified(t, &queued, context.Background(), a.Class.Methods[0], wrapperspb.Int64(2), a)
 		a.Submit(&queued)
 		a.Kill(errs.Cause{Kind: errs.CauseKilled, Message: "test"}, false, false)
 		waitNotified(t, chRunning, "death, running")
@@ -169,6 +167,41 @@ func TestCallOnDone(t *testing.T) {
 			if _, err := c.Result(); err == nil {
 				t.Fatal("a call to a killed actor succeeded")
 			}
+		}
+	})
+}
+
+func TestCallAbort(t *testing.T) {
+	t.Run("queued", func(t *testing.T) {
+		release, started := make(chan struct{}), make(chan struct{}, 1)
+		a := newBlockingActor(t, release, started)
+		defer close(release)
+		var first, c Call
+		first.Init(context.Background(), a.Class.Methods[0], wrapperspb.Int64(1))
+		a.Submit(&first)
+		<-started
+		ch := notified(t, &c, context.Background(), a.Class.Methods[0], wrapperspb.Int64(2), a)
+		a.Submit(&c)
+		c.Abort()
+		waitNotified(t, ch, "abort queued")
+		if _, err := c.Result(); !errors.Is(err, context.Canceled) {
+			t.Fatalf("aborted queued call: %v, want canceled", err)
+		}
+		c.Abort() // once done: nothing
+	})
+
+	t.Run("running", func(t *testing.T) {
+		release, started := make(chan struct{}), make(chan struct{}, 1)
+		a := newBlockingActor(t, release, started)
+		defer close(release)
+		var c Call
+		ch := notified(t, &c, context.Background(), a.Class.Methods[0], wrapperspb.Int64(1), a)
+		a.Submit(&c)
+		<-started
+		c.Abort() // the method sees its ctx end
+		waitNotified(t, ch, "abort running")
+		if _, err := c.Result(); !errors.Is(err, context.Canceled) {
+			t.Fatalf("aborted running call: %v, want canceled", err)
 		}
 	})
 }

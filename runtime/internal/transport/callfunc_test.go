@@ -2,7 +2,6 @@ package transport_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -10,6 +9,10 @@ import (
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 )
+
+type receiverFunc func(*actorv1.ResultEnvelope, error)
+
+func (f receiverFunc) Receive(res *actorv1.ResultEnvelope, err error) { f(res, err) }
 
 type outcome struct {
 	res *actorv1.ResultEnvelope
@@ -33,7 +36,7 @@ func TestCallFunc(t *testing.T) {
 		}
 	}
 
-	c.CallFunc(context.Background(), call("/p.S/M", "a"), f)
+	c.CallFunc(context.Background(), call("/p.S/M", "a"), receiverFunc(f))
 	in := h.next(t)
 	in.done(&actorv1.ResultEnvelope{Response: []byte("A")})
 	if o := next(); o.err != nil || string(o.res.GetResponse()) != "A" {
@@ -45,10 +48,10 @@ func TestCallFunc(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	returned := make(chan struct{})
-	c.CallFunc(ctx, call("/p.S/M", "b"), func(res *actorv1.ResultEnvelope, err error) {
+	c.CallFunc(ctx, call("/p.S/M", "b"), receiverFunc(func(res *actorv1.ResultEnvelope, err error) {
 		<-returned
 		f(res, err)
-	})
+	}))
 	close(returned)
 	wantCode(t, next().err, connect.CodeCanceled)
 	if len(got) != 0 {
@@ -56,9 +59,10 @@ func TestCallFunc(t *testing.T) {
 	}
 }
 
-// A call without a deadline gets a context that ends on cancel, together with its derived contexts and
-// AfterFuncs, and at the end of the stream.
-func TestCallContextWithoutDeadline(t *testing.T) {
+// A call without a deadline gets the stream's values in a context that
+// never ends: the caller's cancel and the end of the stream reach the
+// dispatcher's Canceler.
+func TestCancelerWithoutDeadline(t *testing.T) {
 	h := newHeld()
 	n := startNode(t, "127.0.0.1:0", h)
 	c := dial(t, n)
@@ -69,35 +73,24 @@ func TestCallContextWithoutDeadline(t *testing.T) {
 	if _, ok := in.ctx.Deadline(); ok {
 		t.Fatal("a call without a deadline has one")
 	}
-	child, stopChild := context.WithCancel(in.ctx)
-	defer stopChild()
-	ran := make(chan struct{})
-	context.AfterFunc(in.ctx, func() { close(ran) })
-	stopped := context.AfterFunc(in.ctx, func() { t.Error("a stopped AfterFunc ran") })
-	if !stopped() {
-		t.Fatal("stop did not stop a pending AfterFunc")
-	}
-	if in.ctx.Err() != nil {
-		t.Fatal("the call's ctx ended early")
+	if in.ctx.Done() != nil {
+		t.Fatal("a call's ctx can end: cancels go to its Canceler")
 	}
 	cancel()
-	if err := waitCtx(t, child); !errors.Is(err, context.Canceled) {
-		t.Fatalf("derived ctx ended with %v", err)
-	}
-	if !errors.Is(context.Cause(in.ctx), context.Canceled) {
-		t.Fatalf("cause %v", context.Cause(in.ctx))
-	}
-	select {
-	case <-ran:
-	case <-time.After(10 * time.Second):
-		t.Fatal("AfterFunc did not run")
-	}
+	waitCancel(t, in)
 
-	// The stream's end ends the calls still running.
-	c.Call(context.Background(), call("/p.S/M", "y"))
+	// Pending.Cancel does what the ctx's end does.
+	p := c.Call(context.Background(), call("/p.S/M", "y"))
+	in = h.next(t)
+	p.Cancel()
+	waitCancel(t, in)
+	_, err := wait(t, p)
+	wantCode(t, err, connect.CodeCanceled)
+	p.Cancel() // after the result: nothing
+
+	// The stream's end cancels the calls still running.
+	c.Call(context.Background(), call("/p.S/M", "z"))
 	in = h.next(t)
 	n.stop()
-	if err := waitCtx(t, in.ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("after the stream ended: %v", err)
-	}
+	waitCancel(t, in)
 }

@@ -66,17 +66,31 @@ func (c *Conn) Call(ctx context.Context, env *actorv1.CallEnvelope) *Pending {
 	return p
 }
 
-// CallFunc is Call that reports the result to f instead of through a
-// Pending: f gets what [Pending.Result] would return. f is called exactly
-// once, never before CallFunc returns, most often on the goroutine that
-// reads the stream's results: it must not block, and it may make calls.
-func (c *Conn) CallFunc(ctx context.Context, env *actorv1.CallEnvelope, f func(*actorv1.ResultEnvelope, error)) {
-	c.call(ctx, &Pending{then: f}, env)
+// Receiver takes the result of a call made with [Conn.CallFunc].
+type Receiver interface {
+	// Receive gets what [Pending.Result] would return. It is called
+	// exactly once per call, never before CallFunc returns, most often on
+	// the goroutine that reads the stream's results: it must not block,
+	// and it may make calls.
+	Receive(*actorv1.ResultEnvelope, error)
+}
+
+// CallFunc is Call that reports the result to r instead of through Done;
+// the Pending it returns is only for [Pending.Cancel].
+func (c *Conn) CallFunc(ctx context.Context, env *actorv1.CallEnvelope, r Receiver) *Pending {
+	p := &Pending{then: r}
+	c.call(ctx, p, env)
+	return p
 }
 
 func (c *Conn) call(ctx context.Context, p *Pending, env *actorv1.CallEnvelope) {
 	if err := ctx.Err(); err != nil {
 		p.finishLater(nil, errs.FromContext(err))
+		return
+	}
+	if env.GetActorId() == "" || env.GetProcedure() == "" {
+		// On the stream, empty names repeat the previous call's.
+		p.finishLater(nil, connect.NewError(connect.CodeInvalidArgument, errors.New("a call names no actor or no procedure")))
 		return
 	}
 	env.DeadlineUnixNano = 0
@@ -125,9 +139,17 @@ type Pending struct {
 	id   uint64
 	stop func() bool // stops the watch on the caller's ctx
 	done chan struct{}
-	then func(*actorv1.ResultEnvelope, error) // instead of done, for CallFunc
+	then Receiver // instead of done, for CallFunc
 	res  *actorv1.ResultEnvelope
 	err  error
+}
+
+// Cancel ends the call with canceled, as its ctx ending would, and tells
+// the node to cancel it. It does nothing once the call has its result.
+func (p *Pending) Cancel() {
+	if p.s != nil {
+		p.s.abandon(p, context.Canceled)
+	}
 }
 
 // Done is closed when the call's result is ready.
@@ -147,7 +169,7 @@ func (p *Pending) Result() (*actorv1.ResultEnvelope, error) {
 func (p *Pending) finish(res *actorv1.ResultEnvelope, err error) {
 	p.res, p.err = res, err
 	if p.then != nil {
-		p.then(res, err)
+		p.then.Receive(res, err)
 		return
 	}
 	close(p.done)
@@ -210,7 +232,7 @@ func (s *session) submit(ctx context.Context, p *Pending, env *actorv1.CallEnvel
 	if ctx.Done() != nil {
 		// AfterFunc never runs f inline, so setting stop under the lock
 		// publishes it to whoever later takes p out of pending.
-		p.stop = context.AfterFunc(ctx, func() { s.abandon(p, ctx) })
+		p.stop = context.AfterFunc(ctx, func() { s.abandon(p, ctx.Err()) })
 	}
 	s.mu.Unlock()
 	if wake {
@@ -226,8 +248,9 @@ func (s *session) signal() {
 	}
 }
 
-// abandon completes p with its ctx's error and tells the node to cancel it.
-func (s *session) abandon(p *Pending, ctx context.Context) {
+// abandon completes p with cause (its ctx's error) and tells the node to
+// cancel it.
+func (s *session) abandon(p *Pending, cause error) {
 	s.mu.Lock()
 	if s.pending[p.id] != p {
 		s.mu.Unlock()
@@ -240,7 +263,10 @@ func (s *session) abandon(p *Pending, ctx context.Context) {
 	if wake {
 		s.signal()
 	}
-	p.finish(nil, errs.FromContext(ctx.Err()))
+	if p.stop != nil {
+		p.stop()
+	}
+	p.finish(nil, errs.FromContext(cause))
 }
 
 // write sends queued calls and cancels, everything queued at once, until
@@ -282,6 +308,7 @@ func (s *session) write() {
 				msg.Cancels, s.cancels = s.cancels, spareCancels[:0]
 			}
 			s.mu.Unlock()
+			elideRepeats(msg.Calls)
 			err := s.stream.Send(&msg)
 			sent = true
 			s.mu.Lock()
@@ -298,6 +325,23 @@ func (s *session) write() {
 				return
 			}
 		}
+	}
+}
+
+// elideRepeats empties the actor ids and procedures that repeat the
+// previous call's, which the node fills back in: a batch of calls to one
+// actor carries its names once. The calls are the writer's alone by now.
+func elideRepeats(calls []*actorv1.CallEnvelope) {
+	var actor, procedure string
+	for _, env := range calls {
+		a, p := env.ActorId, env.Procedure
+		if a == actor {
+			env.ActorId = ""
+		}
+		if p == procedure {
+			env.Procedure = ""
+		}
+		actor, procedure = a, p
 	}
 }
 

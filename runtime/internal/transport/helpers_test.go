@@ -62,8 +62,9 @@ func dial(t testing.TB, n *node, opts ...transport.Option) *transport.Conn {
 }
 
 // echo answers every call with its request.
-var echo = transport.DispatcherFunc(func(_ context.Context, call *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
-	done(&actorv1.ResultEnvelope{Response: call.GetRequest()})
+var echo = transport.DispatcherFunc(func(_ context.Context, call *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
+	reply.Send(&actorv1.ResultEnvelope{Response: call.GetRequest()})
+	return nil
 })
 
 // held is a dispatcher that keeps every call until the test lets it go.
@@ -72,15 +73,29 @@ type held struct {
 }
 
 type heldCall struct {
-	ctx  context.Context
-	env  *actorv1.CallEnvelope
-	done func(*actorv1.ResultEnvelope)
+	ctx       context.Context
+	env       *actorv1.CallEnvelope
+	done      func(*actorv1.ResultEnvelope)
+	cancelled chan struct{} // closed when the transport cancels the call
 }
 
 func newHeld() *held { return &held{calls: make(chan heldCall, 100000)} }
 
-func (h *held) Dispatch(ctx context.Context, call *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
-	h.calls <- heldCall{ctx, call, done}
+func (h *held) Dispatch(ctx context.Context, call *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
+	cancelled := make(chan struct{})
+	h.calls <- heldCall{ctx, call, reply.Send, cancelled}
+	return transport.CancelFunc(func() { close(cancelled) })
+}
+
+// waitCancel waits for the transport to cancel c, failing the test after a
+// generous wait.
+func waitCancel(t testing.TB, c heldCall) {
+	t.Helper()
+	select {
+	case <-c.cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call was not cancelled")
+	}
 }
 
 // next returns the next call the node received, failing the test after a

@@ -22,21 +22,48 @@ const CallsProcedure = "/actor.v1.NodeService/Calls"
 // code implements it: it finds the actor, decodes the request and submits
 // the call to the actor's mailbox.
 type Dispatcher interface {
-	// Dispatch starts call and returns without waiting for it. ctx carries
-	// the caller's deadline and is cancelled when the caller cancels the
-	// call or the stream ends. done must be called exactly once, from any
-	// goroutine, with the call's result; the transport sets the result's
-	// id. done does not block.
-	Dispatch(ctx context.Context, call *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope))
+	// Dispatch starts call and returns without waiting for it, with what
+	// cancels it, or nil when nothing can (it is already answered, say).
+	//
+	// ctx carries the caller's deadline, if it set one, and none of the
+	// stream's values (trace context travels in the call's metadata). It
+	// does not end when the caller cancels the call or the stream
+	// ends: the transport calls the Canceler instead, so that a call costs
+	// no context of its own. The dispatcher answers through reply exactly
+	// once, from any goroutine, without blocking; an answer after a cancel
+	// is dropped.
+	Dispatch(ctx context.Context, call *actorv1.CallEnvelope, reply Reply) Canceler
 }
+
+// Canceler cancels a call a [Dispatcher] started.
+type Canceler interface {
+	// Cancel is called at most once per call, from any goroutine, and may
+	// race with the call's answer.
+	Cancel()
+}
+
+// CancelFunc adapts a function to [Canceler].
+type CancelFunc func()
+
+// Cancel calls f.
+func (f CancelFunc) Cancel() { f() }
 
 // DispatcherFunc adapts a function to [Dispatcher].
-type DispatcherFunc func(ctx context.Context, call *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope))
+type DispatcherFunc func(ctx context.Context, call *actorv1.CallEnvelope, reply Reply) Canceler
 
 // Dispatch calls f.
-func (f DispatcherFunc) Dispatch(ctx context.Context, call *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
-	f(ctx, call, done)
+func (f DispatcherFunc) Dispatch(ctx context.Context, call *actorv1.CallEnvelope, reply Reply) Canceler {
+	return f(ctx, call, reply)
 }
+
+// Reply answers one call that arrived on a node stream. It is a small
+// value: pass it around by copy.
+type Reply struct{ c *serverCall }
+
+// Send queues res as the call's result, unless the call was cancelled or
+// its stream ended; the transport sets the result's id. A nil res answers
+// with an internal error. Send does not block.
+func (r Reply) Send(res *actorv1.ResultEnvelope) { r.c.send(res) }
 
 // NewHandler returns the path and handler of the node call stream, to mount
 // on the node's mux next to its other Connect handlers.
@@ -59,9 +86,10 @@ type handler struct {
 // it and the results waiting for its writer.
 type serverStream struct {
 	cfg config
-	ctx context.Context // ended with the stream; parent of a call's ctx with a deadline
-	// values is ctx without its end, the parent of a callCtx: the calls
-	// without a deadline end through running instead.
+	ctx context.Context // ended with the stream
+	// values is the context of a call without a deadline, and the parent
+	// of one with: an empty one, as nothing of the HTTP request's context
+	// is the call's, and calls end through their Canceler.
 	values context.Context
 	wake   chan struct{}
 
@@ -73,9 +101,14 @@ type serverStream struct {
 
 // serverCall is one running call.
 type serverCall struct {
-	s      *serverStream
-	id     uint64
-	cancel context.CancelFunc
+	s  *serverStream
+	id uint64
+	// stopTimer releases the deadline's timer; nil without a deadline.
+	stopTimer context.CancelFunc
+
+	// Guarded by s.mu.
+	canceler  Canceler // what Dispatch returned; nil until it has
+	cancelled bool     // a cancel came before Dispatch returned
 }
 
 func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.CallsRequest, actorv1.CallsResponse]) error {
@@ -83,7 +116,7 @@ func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.
 	s := &serverStream{
 		cfg:     h.cfg,
 		ctx:     ctx,
-		values:  context.WithoutCancel(ctx),
+		values:  context.Background(),
 		wake:    make(chan struct{}, 1),
 		running: make(map[uint64]*serverCall),
 	}
@@ -94,19 +127,11 @@ func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.
 			h.cfg.logger.Debug("node stream: send failed", "peer", stream.Peer().Addr, "error", err)
 		}
 		cancel()
-		s.cancelRunning() // a callCtx does not follow ctx
+		s.cancelRunning() // the calls do not follow ctx
 	}()
 	err := s.read(stream, h.d)
 	cancel()
-	s.mu.Lock()
-	s.ended = true
-	running := s.running
-	s.running = nil
-	s.out.reset()
-	s.mu.Unlock()
-	for _, c := range running {
-		c.cancel()
-	}
+	s.cancelRunning()
 	<-writerDone
 	if errors.Is(err, io.EOF) {
 		return nil
@@ -125,7 +150,16 @@ func (s *serverStream) read(stream *connect.BidiStream[actorv1.CallsRequest, act
 		if err != nil {
 			return err
 		}
+		var actor, procedure string
 		for _, env := range req.GetCalls() {
+			// Empty names repeat the previous call's.
+			if env.ActorId == "" {
+				env.ActorId = actor
+			}
+			if env.Procedure == "" {
+				env.Procedure = procedure
+			}
+			actor, procedure = env.ActorId, env.Procedure
 			if err := s.dispatch(env, d); err != nil {
 				return err
 			}
@@ -134,59 +168,93 @@ func (s *serverStream) read(stream *connect.BidiStream[actorv1.CallsRequest, act
 			s.mu.Lock()
 			c := s.running[id]
 			delete(s.running, id)
+			k := c.cancelLocked()
 			s.mu.Unlock()
-			if c != nil {
-				c.cancel() // the dispatcher's later done is dropped
-			}
+			c.end(k) // the dispatcher's later answer is dropped
 		}
 	}
 }
 
 func (s *serverStream) dispatch(env *actorv1.CallEnvelope, d Dispatcher) error {
 	c := &serverCall{s: s, id: env.GetId()}
-	var ctx context.Context
+	ctx := s.values
 	if dl := env.GetDeadlineUnixNano(); dl != 0 {
-		ctx, c.cancel = context.WithDeadline(s.ctx, time.Unix(0, dl))
-	} else {
-		// Most calls have no deadline: a context of their own, which the
-		// stream's end reaches through the running calls, costs less than
-		// a child of the stream's.
-		cc := &callCtx{Context: s.values}
-		ctx, c.cancel = cc, cc.cancel
+		ctx, c.stopTimer = context.WithDeadline(s.values, time.Unix(0, dl))
 	}
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
-		c.cancel()
+		c.end(nil)
 		return nil
 	}
 	if _, dup := s.running[c.id]; dup {
 		s.mu.Unlock()
-		c.cancel()
+		c.end(nil)
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("node stream: call id reused while the call runs"))
 	}
 	s.running[c.id] = c
 	s.mu.Unlock()
-	d.Dispatch(ctx, env, c.done)
+	k := d.Dispatch(ctx, env, Reply{c})
+	if k == nil {
+		return nil
+	}
+	s.mu.Lock()
+	cancelled := c.cancelled
+	if !cancelled {
+		c.canceler = k // cancels from now on find it
+	}
+	s.mu.Unlock()
+	if cancelled {
+		k.Cancel() // the stream ended while Dispatch ran
+	}
 	return nil
 }
 
-// cancelRunning ends the contexts of the running calls.
-func (s *serverStream) cancelRunning() {
-	s.mu.Lock()
-	calls := make([]*serverCall, 0, len(s.running))
-	for _, c := range s.running {
-		calls = append(calls, c)
+// cancelLocked marks c cancelled and returns its Canceler, nil if Dispatch
+// has not returned it yet (dispatch then cancels) or c is nil.
+func (c *serverCall) cancelLocked() Canceler {
+	if c == nil {
+		return nil
 	}
-	s.mu.Unlock()
-	for _, c := range calls {
-		c.cancel()
+	c.cancelled = true
+	return c.canceler
+}
+
+// end cancels c through k, when set, and releases its deadline's timer.
+func (c *serverCall) end(k Canceler) {
+	if k != nil {
+		k.Cancel()
+	}
+	if c != nil && c.stopTimer != nil {
+		c.stopTimer()
 	}
 }
 
-// done queues the call's result for the writer, unless the call was
-// cancelled, already done, or its stream ended.
-func (c *serverCall) done(res *actorv1.ResultEnvelope) {
+// cancelRunning ends the stream for the calls still running: they are
+// cancelled and their answers dropped.
+func (s *serverStream) cancelRunning() {
+	s.mu.Lock()
+	s.ended = true
+	running := s.running
+	s.running = nil
+	s.out.reset()
+	type cancel struct {
+		c *serverCall
+		k Canceler
+	}
+	cancels := make([]cancel, 0, len(running))
+	for _, c := range running {
+		cancels = append(cancels, cancel{c, c.cancelLocked()})
+	}
+	s.mu.Unlock()
+	for _, x := range cancels {
+		x.c.end(x.k)
+	}
+}
+
+// send queues the call's result for the writer, unless the call was
+// cancelled, already answered, or its stream ended.
+func (c *serverCall) send(res *actorv1.ResultEnvelope) {
 	s := c.s
 	if res == nil {
 		res = &actorv1.ResultEnvelope{Code: int32(connect.CodeInternal), Message: "dispatcher returned no result"}
@@ -206,7 +274,7 @@ func (c *serverCall) done(res *actorv1.ResultEnvelope) {
 	delete(s.running, c.id)
 	wake := s.out.push(res, size)
 	s.mu.Unlock()
-	c.cancel()
+	c.end(nil)
 	if wake {
 		select {
 		case s.wake <- struct{}{}:
@@ -245,88 +313,3 @@ func (s *serverStream) write(stream *connect.BidiStream[actorv1.CallsRequest, ac
 		}
 	}
 }
-
-// callCtx is the context of a call without a deadline: its values are the
-// stream's, and it ends when cancel is called (by a cancel from the
-// caller, the end of the stream, or the call's result).
-type callCtx struct {
-	context.Context // the stream's values, without its end
-
-	mu    sync.Mutex
-	done  chan struct{} // made on first use
-	err   error
-	funcs []*afterFunc
-}
-
-type afterFunc struct{ f func() }
-
-var closedDone = func() chan struct{} {
-	ch := make(chan struct{})
-	close(ch)
-	return ch
-}()
-
-func (c *callCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
-
-func (c *callCtx) Done() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done == nil {
-		if c.err != nil {
-			return closedDone
-		}
-		c.done = make(chan struct{})
-	}
-	return c.done
-}
-
-func (c *callCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-// AfterFunc is what [context.AfterFunc] uses for a callCtx, and contexts
-// derived from one: f runs on its own goroutine once c ends.
-func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
-	a := &afterFunc{f: f}
-	c.mu.Lock()
-	if c.err != nil {
-		c.mu.Unlock()
-		go f()
-		return func() bool { return false }
-	}
-	c.funcs = append(c.funcs, a)
-	c.mu.Unlock()
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for i, x := range c.funcs {
-			if x == a {
-				c.funcs = append(c.funcs[:i], c.funcs[i+1:]...)
-				return true
-			}
-		}
-		return false
-	}
-}
-
-func (c *callCtx) cancel() {
-	c.mu.Lock()
-	if c.err != nil {
-		c.mu.Unlock()
-		return
-	}
-	c.err = context.Canceled
-	if c.done != nil {
-		close(c.done)
-	}
-	funcs := c.funcs
-	c.funcs = nil
-	c.mu.Unlock()
-	for _, a := range funcs {
-		go a.f()
-	}
-}
-
-func (c *callCtx) String() string { return "transport.callCtx" }

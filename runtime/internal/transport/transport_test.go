@@ -62,11 +62,12 @@ func TestPipelinedCallsArriveInOrder(t *testing.T) {
 	const calls = 10000
 	var mu sync.Mutex
 	var order []uint64
-	d := transport.DispatcherFunc(func(_ context.Context, env *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
+	d := transport.DispatcherFunc(func(_ context.Context, env *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
 		mu.Lock()
 		order = append(order, binary.BigEndian.Uint64(env.GetRequest()))
 		mu.Unlock()
-		go done(&actorv1.ResultEnvelope{Response: env.GetRequest()}) // finish out of order
+		go reply.Send(&actorv1.ResultEnvelope{Response: env.GetRequest()}) // finish out of order
+		return nil
 	})
 	c := dial(t, startNode(t, "127.0.0.1:0", d))
 
@@ -138,9 +139,10 @@ func TestErrorsSurviveTheWire(t *testing.T) {
 		"plain":    errors.New("boom"),
 		"deadline": context.DeadlineExceeded,
 	}
-	d := transport.DispatcherFunc(func(_ context.Context, env *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
+	d := transport.DispatcherFunc(func(_ context.Context, env *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
 		code, msg, details := transport.ErrorToEnvelope(results[string(env.GetRequest())])
-		done(&actorv1.ResultEnvelope{Code: code, Message: msg, Details: details})
+		reply.Send(&actorv1.ResultEnvelope{Code: code, Message: msg, Details: details})
+		return nil
 	})
 	c := dial(t, startNode(t, "127.0.0.1:0", d))
 	get := func(name string) error {
@@ -199,8 +201,9 @@ func TestCancelReachesTheDispatcher(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("%v does not match context.Canceled", err)
 	}
-	if err := waitCtx(t, got.ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("dispatcher ctx ended with %v", err)
+	waitCancel(t, got)
+	if got.ctx.Err() != nil {
+		t.Fatalf("the call's ctx ended (%v): cancels reach the Canceler", got.ctx.Err())
 	}
 	got.done(&actorv1.ResultEnvelope{Response: []byte("late")}) // dropped, harmless
 
@@ -250,9 +253,10 @@ func TestDeadlineReachesTheDispatcher(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("%v does not match context.DeadlineExceeded", err)
 	}
-	// The node's own timer or the caller's cancel, whichever is first.
-	if err := waitCtx(t, got.ctx); err == nil {
-		t.Fatal("dispatcher ctx did not end")
+	// The node's own timer ends the call's ctx; the caller's cancel may
+	// reach the Canceler first.
+	if err := waitCtx(t, got.ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("dispatcher ctx ended with %v", err)
 	}
 }
 
@@ -279,9 +283,9 @@ func TestServerClosedFailsPendingAndReconnects(t *testing.T) {
 			t.Logf("first pending call failed %v after the server closed", time.Since(start))
 		}
 	}
-	// The node ended the calls' contexts with the stream.
+	// The node cancelled the calls with the stream.
 	for _, d := range dispatched {
-		waitCtx(t, d.ctx)
+		waitCancel(t, d)
 	}
 
 	// Back on the same address: the next call opens a new stream.
@@ -344,8 +348,9 @@ func TestOversizeCalls(t *testing.T) {
 	}
 
 	// A response too big for the stream becomes that call's error.
-	huge := transport.DispatcherFunc(func(_ context.Context, env *actorv1.CallEnvelope, done func(*actorv1.ResultEnvelope)) {
-		done(&actorv1.ResultEnvelope{Response: bytes.Repeat(env.GetRequest(), 10000)})
+	huge := transport.DispatcherFunc(func(_ context.Context, env *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
+		reply.Send(&actorv1.ResultEnvelope{Response: bytes.Repeat(env.GetRequest(), 10000)})
+		return nil
 	})
 	c := dial(t, startNode(t, "127.0.0.1:0", huge, transport.WithMaxMessageBytes(4096)), transport.WithMaxMessageBytes(4096))
 	res, err = wait(t, c.Call(context.Background(), call("/p.S/M", "x")))
@@ -397,7 +402,7 @@ func TestMalformedInput(t *testing.T) {
 	wantCode(t, err, connect.CodeInvalidArgument)
 	_ = stream.CloseRequest()
 	_ = stream.CloseResponse()
-	waitCtx(t, first.ctx)
+	waitCancel(t, first)
 	first.done(&actorv1.ResultEnvelope{}) // after the stream ended: dropped
 	first.done(&actorv1.ResultEnvelope{}) // twice: still harmless
 
@@ -411,4 +416,45 @@ func TestMalformedInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, transport.EnvelopeToError(res), connect.CodeInternal)
+}
+
+// Calls batched on one stream message leave out the names that repeat the
+// previous call's; the node sees every call's own.
+func TestRepeatedNamesArriveWhole(t *testing.T) {
+	const calls = 3000
+	d := transport.DispatcherFunc(func(_ context.Context, env *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
+		want := string(env.GetRequest())
+		if got := env.GetActorId() + " " + env.GetProcedure(); got != want {
+			reply.Send(&actorv1.ResultEnvelope{Code: int32(connect.CodeInternal), Message: "got " + got + ", want " + want})
+			return nil
+		}
+		reply.Send(&actorv1.ResultEnvelope{})
+		return nil
+	})
+	c := dial(t, startNode(t, "127.0.0.1:0", d))
+	pending := make([]*transport.Pending, calls)
+	for i := range pending {
+		// Runs of one actor and one procedure, changing at different
+		// strides, so that batches hold repeats and changes of each.
+		actor := fmt.Sprintf("a-%d", i/7%3)
+		procedure := fmt.Sprintf("/p.S/M%d", i/5%2)
+		pending[i] = c.Call(context.Background(), &actorv1.CallEnvelope{
+			ActorId: actor, Procedure: procedure, Request: []byte(actor + " " + procedure)})
+	}
+	for i, p := range pending {
+		res, err := wait(t, p)
+		if err == nil {
+			err = transport.EnvelopeToError(res)
+		}
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+
+	// A call that names no actor or no procedure is refused before it
+	// leaves: on the stream, an empty name repeats the previous call's.
+	for _, env := range []*actorv1.CallEnvelope{{Procedure: "/p.S/M"}, {ActorId: "a-1"}} {
+		_, err := wait(t, c.Call(context.Background(), env))
+		wantCode(t, err, connect.CodeInvalidArgument)
+	}
 }
