@@ -194,6 +194,12 @@ type session struct {
 	cancel context.CancelFunc
 	wake   chan struct{}
 	broken atomic.Bool // set first when the stream fails
+	sent   atomic.Bool // set once a message went out: the stream is open
+
+	// sendMu serializes the stream's Send and CloseRequest: the writer
+	// takes it for each batch, a caller for a call it sends itself.
+	sendMu sync.Mutex
+	single actorv1.CallsRequest // the message a caller sends; guarded by sendMu
 
 	mu      sync.Mutex
 	err     error // why the stream failed; set once
@@ -228,17 +234,42 @@ func (s *session) submit(ctx context.Context, p *Pending, env *actorv1.CallEnvel
 	s.nextID++
 	p.s, p.id, env.Id = s, s.nextID, s.nextID
 	s.pending[p.id] = p
-	wake := s.calls.push(env, size) && len(s.cancels) == 0
+	// On a stream with nothing else in flight or queued, the caller sends
+	// its call itself: one goroutine hand-off less for a call made alone.
+	// Once calls are in flight the writer sends, so that calls made
+	// meanwhile go together.
+	alone := len(s.pending) == 1 && s.calls.empty() && len(s.cancels) == 0 && s.sent.Load() && s.sendMu.TryLock()
+	wake := false
+	if !alone {
+		wake = s.calls.push(env, size) && len(s.cancels) == 0
+	}
 	if ctx.Done() != nil {
 		// AfterFunc never runs f inline, so setting stop under the lock
 		// publishes it to whoever later takes p out of pending.
 		p.stop = context.AfterFunc(ctx, func() { s.abandon(p, ctx.Err()) })
 	}
 	s.mu.Unlock()
+	if alone {
+		s.sendAlone(env)
+	}
 	if wake {
 		s.signal()
 	}
 	return true
+}
+
+// sendAlone sends env in a message of its own; the caller holds sendMu.
+// Calls queued meanwhile woke the writer, which sends them once sendMu is
+// free.
+func (s *session) sendAlone(env *actorv1.CallEnvelope) {
+	s.single.Calls = append(s.single.Calls[:0], env)
+	err := s.stream.Send(&s.single)
+	s.single.Calls[0] = nil
+	s.sendMu.Unlock()
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.fail(err) // the call is pending: it fails with the stream
+	}
+	// On io.EOF the response side has ended too: read reports why.
 }
 
 func (s *session) signal() {
@@ -272,10 +303,11 @@ func (s *session) abandon(p *Pending, cause error) {
 // write sends queued calls and cancels, everything queued at once, until
 // the stream fails.
 func (s *session) write() {
-	sent := false
 	defer func() {
-		if sent {
+		if s.sent.Load() {
+			s.sendMu.Lock()
 			_ = s.stream.CloseRequest()
+			s.sendMu.Unlock()
 		}
 	}()
 	var msg actorv1.CallsRequest
@@ -291,13 +323,16 @@ func (s *session) write() {
 		// timer, and nothing to wait for when no one else is runnable.
 		runtime.Gosched()
 		for {
+			s.sendMu.Lock()
 			s.mu.Lock()
 			if s.err != nil {
 				s.mu.Unlock()
+				s.sendMu.Unlock()
 				return
 			}
 			if s.calls.empty() && len(s.cancels) == 0 {
 				s.mu.Unlock()
+				s.sendMu.Unlock()
 				break
 			}
 			var all bool
@@ -310,7 +345,8 @@ func (s *session) write() {
 			s.mu.Unlock()
 			elideRepeats(msg.Calls)
 			err := s.stream.Send(&msg)
-			sent = true
+			s.sendMu.Unlock()
+			s.sent.Store(true)
 			s.mu.Lock()
 			s.calls.recycle(msg.Calls)
 			s.mu.Unlock()

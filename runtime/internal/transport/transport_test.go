@@ -253,10 +253,10 @@ func TestDeadlineReachesTheDispatcher(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("%v does not match context.DeadlineExceeded", err)
 	}
-	// The node's own timer ends the call's ctx; the caller's cancel may
-	// reach the Canceler first.
-	if err := waitCtx(t, got.ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("dispatcher ctx ended with %v", err)
+	// The node's own timer ends the call's ctx, or the caller's cancel
+	// reaches the node first, which releases the timer and ends it too.
+	if err := waitCtx(t, got.ctx); err == nil {
+		t.Fatal("dispatcher ctx did not end")
 	}
 }
 
