@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"maps"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -58,11 +59,55 @@ type Spawner[I proto.Message, H any] struct {
 	spec  node.Spec
 	wrap  func(*Ref) H
 	err   error
+	// custom is set once a setter has run: spec may then differ from the
+	// class's defaults.
+	custom bool
+	// frozen is spec as the actors spawned with it share it, made by the
+	// first Spawn after the last setter; nil until then.
+	frozen atomic.Pointer[frozenSpec]
+}
+
+// frozenSpec is a Spawner's spec checked and completed for spawns in a
+// system's namespace. Its actors share it.
+type frozenSpec struct {
+	namespace string // the system's
+	spec      *node.Spec
 }
 
 // NewSpawner returns a Spawner for class. It is called by generated code.
 func NewSpawner[I proto.Message, A any, H any](class *Class[I, A], wrap func(*Ref) H) *Spawner[I, H] {
 	return &Spawner[I, H]{class: class.c, spec: class.c.Defaults, wrap: wrap, err: class.c.Err}
+}
+
+// changed records that a setter modified the spec, so that the next
+// Spawn freezes it anew.
+func (s *Spawner[I, H]) changed() *Spawner[I, H] {
+	s.custom = true
+	s.frozen.Store(nil)
+	return s
+}
+
+// sharedSpec returns the spec the Spawner spawns with in a system of
+// namespace: checked, completed, and shared by the actors spawned with it.
+func (s *Spawner[I, H]) sharedSpec(namespace string) (*node.Spec, error) {
+	if f := s.frozen.Load(); f != nil && f.namespace == namespace {
+		return f.spec, nil
+	}
+	var spec *node.Spec
+	if s.custom {
+		spec = new(node.Spec)
+		*spec = s.spec
+		if spec.Namespace == "" {
+			spec.Namespace = namespace
+		}
+	} else {
+		spec = s.class.DefaultSpec(namespace)
+	}
+	if err := checkSpec(s.class, spec); err != nil {
+		return nil, err
+	}
+	s.frozen.Store(&frozenSpec{namespace: namespace, spec: spec})
+	return spec, nil
 }
 
 func (s *Spawner[I, H]) fail(err error) *Spawner[I, H] {
@@ -83,18 +128,24 @@ func (s *Spawner[I, H]) setResource(name string, amount float64) *Spawner[I, H] 
 	delete(r, name)
 	maps.Copy(r, set)
 	s.spec.Resources = r
-	return s
+	return s.changed()
 }
 
 // Name names the actor, unique in its namespace. Default: no name.
-func (s *Spawner[I, H]) Name(name string) *Spawner[I, H] { s.spec.Name = name; return s }
+func (s *Spawner[I, H]) Name(name string) *Spawner[I, H] { s.spec.Name = name; return s.changed() }
 
 // Namespace sets the namespace of the name. Default: the system's.
-func (s *Spawner[I, H]) Namespace(ns string) *Spawner[I, H] { s.spec.Namespace = ns; return s }
+func (s *Spawner[I, H]) Namespace(ns string) *Spawner[I, H] {
+	s.spec.Namespace = ns
+	return s.changed()
+}
 
 // GetIfExists returns the live actor already bound to the name, ignoring
 // the new init, instead of failing with ErrNameTaken. Default false.
-func (s *Spawner[I, H]) GetIfExists(v bool) *Spawner[I, H] { s.spec.GetIfExists = v; return s }
+func (s *Spawner[I, H]) GetIfExists(v bool) *Spawner[I, H] {
+	s.spec.GetIfExists = v
+	return s.changed()
+}
 
 // Lifetime sets who the actor's life is bound to. Default: the proto's, else Owned.
 func (s *Spawner[I, H]) Lifetime(l Lifetime) *Spawner[I, H] {
@@ -106,7 +157,7 @@ func (s *Spawner[I, H]) Lifetime(l Lifetime) *Spawner[I, H] {
 	default:
 		return s.fail(errs.Newf(errs.ErrInvalidOption, "unknown lifetime %d", l))
 	}
-	return s
+	return s.changed()
 }
 
 // NumCPUs sets the logical CPU the actor holds. Default: the proto's, else 0.
@@ -135,21 +186,21 @@ func (s *Spawner[I, H]) Resources(r map[string]float64) *Spawner[I, H] {
 // accelerator_type=t. Default: the proto's, else any.
 func (s *Spawner[I, H]) AcceleratorType(t string) *Spawner[I, H] {
 	s.spec.AcceleratorType = t
-	return s
+	return s.changed()
 }
 
 // LabelSelector restricts placement to nodes with all these labels.
 // Default: the proto's, else any.
 func (s *Spawner[I, H]) LabelSelector(labels map[string]string) *Spawner[I, H] {
 	s.spec.LabelSelector = maps.Clone(labels)
-	return s
+	return s.changed()
 }
 
 // Scheduling sets the placement strategy. Default: the proto's, else
 // DefaultScheduling.
 func (s *Spawner[I, H]) Scheduling(st Scheduling) *Spawner[I, H] {
 	s.spec.Scheduling, s.spec.NodeAffinity, s.spec.AffinitySoft = st.strategy, st.node, st.soft
-	return s
+	return s.changed()
 }
 
 // PlacementGroup places the actor in bundle bundle of pg, on that
@@ -159,37 +210,46 @@ func (s *Spawner[I, H]) Scheduling(st Scheduling) *Spawner[I, H] {
 func (s *Spawner[I, H]) PlacementGroup(pg *PlacementGroup, bundle int) *Spawner[I, H] {
 	if pg == nil {
 		s.spec.PlacementGroup, s.spec.Bundle = "", 0
-		return s
+		return s.changed()
 	}
 	if bundle < 0 || bundle >= pg.bundles {
 		return s.fail(errs.Newf(errs.ErrInvalidOption, "placement group %s has %d bundles, no bundle %d", pg.id, pg.bundles, bundle))
 	}
 	s.spec.PlacementGroup, s.spec.Bundle = pg.id, bundle
-	return s
+	return s.changed()
 }
 
 // MaxConcurrency sets how many methods of the default group run at once.
 // Default: the proto's, else 1.
-func (s *Spawner[I, H]) MaxConcurrency(n int) *Spawner[I, H] { s.spec.MaxConcurrency = n; return s }
+func (s *Spawner[I, H]) MaxConcurrency(n int) *Spawner[I, H] {
+	s.spec.MaxConcurrency = n
+	return s.changed()
+}
 
 // ConcurrencyGroups sets the named concurrency pools. Default: the proto's.
 func (s *Spawner[I, H]) ConcurrencyGroups(groups map[string]int) *Spawner[I, H] {
 	s.spec.ConcurrencyGroups = maps.Clone(groups)
-	return s
+	return s.changed()
 }
 
 // MaxRestarts sets how often the actor is restarted after dying; -1 is
 // without limit. Default: the proto's, else 0.
-func (s *Spawner[I, H]) MaxRestarts(n int) *Spawner[I, H] { s.spec.MaxRestarts = n; return s }
+func (s *Spawner[I, H]) MaxRestarts(n int) *Spawner[I, H] { s.spec.MaxRestarts = n; return s.changed() }
 
 // MaxTaskRetries sets how often a call caught by the actor's death is
 // retried; -1 is without limit. Default: the proto's, else 0.
-func (s *Spawner[I, H]) MaxTaskRetries(n int) *Spawner[I, H] { s.spec.MaxTaskRetries = n; return s }
+func (s *Spawner[I, H]) MaxTaskRetries(n int) *Spawner[I, H] {
+	s.spec.MaxTaskRetries = n
+	return s.changed()
+}
 
 // MaxPendingCalls bounds the calls on the actor that have not finished,
 // queued or running; the call beyond fails at once with
 // ErrPendingCallsLimit. 0 is without limit. Default: the proto's, else 0.
-func (s *Spawner[I, H]) MaxPendingCalls(n int) *Spawner[I, H] { s.spec.MaxPendingCalls = n; return s }
+func (s *Spawner[I, H]) MaxPendingCalls(n int) *Spawner[I, H] {
+	s.spec.MaxPendingCalls = n
+	return s.changed()
+}
 
 // Spawn creates the actor and returns its handle at once; the constructor
 // runs asynchronously and calls made meanwhile queue. A nil init is an
@@ -199,39 +259,71 @@ func (s *Spawner[I, H]) Spawn(ctx context.Context, sys *System, init I) (H, erro
 	if s.err != nil {
 		return zero, s.err
 	}
-	ref, err := sys.spawn(ctx, s.class, s.spec, init)
+	if err := sys.checkSpawn(ctx); err != nil {
+		return zero, err
+	}
+	spec, err := s.sharedSpec(sys.namespace)
+	if err != nil {
+		return zero, err
+	}
+	ref, err := sys.spawnChecked(ctx, s.class, spec, init)
 	if err != nil {
 		return zero, err
 	}
 	return s.wrap(ref), nil
 }
 
+// spawn spawns an actor of class with spec, in the system's namespace
+// unless spec names one.
 func (s *System) spawn(ctx context.Context, class *node.Class, spec node.Spec, init proto.Message) (*Ref, error) {
-	if err := s.checkOpen(); err != nil {
-		return nil, err
-	}
-	if ctx == nil {
-		return nil, errs.Newf(errs.ErrInvalidOption, "nil context")
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.checkSpawn(ctx); err != nil {
 		return nil, err
 	}
 	if spec.Namespace == "" {
 		spec.Namespace = s.namespace
 	}
-	if err := spec.Validate(); err != nil {
+	if err := checkSpec(class, &spec); err != nil {
 		return nil, err
+	}
+	return s.spawnChecked(ctx, class, &spec, init)
+}
+
+// checkSpawn reports why the system cannot spawn with ctx now.
+func (s *System) checkSpawn(ctx context.Context) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if ctx == nil {
+		return errs.Newf(errs.ErrInvalidOption, "nil context")
+	}
+	return ctx.Err()
+}
+
+// checkSpec reports the first reason an actor of class cannot have spec.
+func checkSpec(class *node.Class, spec *node.Spec) error {
+	if err := spec.Validate(); err != nil {
+		return err
 	}
 	for _, m := range class.Methods {
 		if _, ok := spec.ConcurrencyGroups[m.Group]; m.Group != "" && !ok {
-			return nil, errs.Newf(errs.ErrInvalidOption, "method %s uses concurrency group %q, which the actor's options do not declare", m.Procedure, m.Group)
+			return errs.Newf(errs.ErrInvalidOption, "method %s uses concurrency group %q, which the actor's options do not declare", m.Procedure, m.Group)
 		}
 	}
-	if init == nil || !init.ProtoReflect().IsValid() {
-		init = class.NewInit()
+	return nil
+}
+
+// spawnChecked spawns an actor of class with a spec that checkSpec
+// accepted and that has its namespace. The actor shares spec: nobody may
+// modify it afterwards.
+func (s *System) spawnChecked(ctx context.Context, class *node.Class, spec *node.Spec, init proto.Message) (*Ref, error) {
+	if init != nil && !init.ProtoReflect().IsValid() {
+		init = nil // an empty one
 	}
 	if s.cluster != nil {
-		return s.spawnRemote(ctx, class, spec, init)
+		if init == nil {
+			init = class.NewInit()
+		}
+		return s.spawnRemote(ctx, class, *spec, init)
 	}
 	ctx, span := s.tel.StartSpawn(ctx, class.Name)
 	a, _, err := s.ctrl.Spawn(ctx, control.SpawnRequest{Class: class, Spec: spec, Init: init, Job: s.job, Owner: node.ActorFrom(ctx)})

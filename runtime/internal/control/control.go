@@ -33,10 +33,12 @@ type Control struct {
 	embedded bool
 	newID    func() string
 
-	mu      sync.Mutex
-	nodes   []*Node
-	names   map[nameKey]*node.Actor
-	placed  map[*node.Actor]*Node
+	mu    sync.Mutex
+	nodes []*Node
+	names map[nameKey]*node.Actor
+	// The placed actors are those whose PlacedOn is set; those of them
+	// spawned into a placement group are also in grouped.
+	grouped map[*node.Actor]struct{}
 	pending []*node.Actor
 	next    int // round-robin start for SPREAD
 
@@ -48,7 +50,7 @@ type nameKey struct{ namespace, name string }
 
 // New returns a control plane for the given nodes.
 func New(log *slog.Logger, embedded bool, newID func() string, nodes ...*Node) *Control {
-	c := &Control{log: log, embedded: embedded, newID: newID, names: map[nameKey]*node.Actor{}, placed: map[*node.Actor]*Node{}}
+	c := &Control{log: log, embedded: embedded, newID: newID, names: map[nameKey]*node.Actor{}, grouped: map[*node.Actor]struct{}{}}
 	for _, n := range nodes {
 		n.avail = n.Total.Clone()
 		n.Node.OnDead = c.onDead
@@ -60,7 +62,9 @@ func New(log *slog.Logger, embedded bool, newID func() string, nodes ...*Node) *
 // SpawnRequest is everything Spawn needs.
 type SpawnRequest struct {
 	Class *node.Class
-	Spec  node.Spec
+	// Spec is shared with the actor and must not be modified afterwards.
+	Spec *node.Spec
+	// Init is the constructor's argument; nil is an empty one.
 	Init  proto.Message
 	Job   string
 	Owner *node.Actor
@@ -71,6 +75,9 @@ type SpawnRequest struct {
 // name all get the same actor.
 func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, existed bool, err error) {
 	spec := req.Spec
+	if spec == nil {
+		return nil, false, errs.Newf(errs.ErrInvalidOption, "spawn without a spec")
+	}
 	c.mu.Lock()
 	key := nameKey{spec.Namespace, spec.Name}
 	if spec.Name != "" {
@@ -85,7 +92,7 @@ func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, e
 			return old, true, nil
 		}
 	}
-	host, reason, feasible := c.chooseLocked(req.Class.Name, &spec)
+	host, reason, feasible := c.chooseLocked(req.Class.Name, spec)
 	if !feasible && (c.embedded || len(c.nodes) == 0) {
 		c.mu.Unlock()
 		return nil, false, errs.Newf(errs.ErrInfeasible, "actor %s can never be placed: %s", req.Class.Name, reason)
@@ -99,7 +106,7 @@ func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, e
 		// Embedded: the one node holds the queue while the actor waits.
 		target = c.nodes[0]
 	}
-	a, err = target.Node.NewActor(ctx, c.newID(), req.Class, spec, req.Init, req.Job, req.Owner)
+	a, err = target.Node.NewActorShared(ctx, c.newID(), req.Class, spec, req.Init, req.Job, req.Owner)
 	if err != nil {
 		c.mu.Unlock()
 		return nil, false, err
@@ -128,9 +135,10 @@ func (c *Control) chooseLocked(class string, spec *node.Spec) (host *Node, reaso
 	if spec.PlacementGroup != "" {
 		return c.chooseInGroupLocked(class, spec)
 	}
-	cands := make([]Candidate, len(c.nodes))
-	for i, n := range c.nodes {
-		cands[i] = Candidate{ID: n.Node.ID, Hosts: n.Node.Hosts(class), Labels: n.Labels, Total: n.Total, Avail: n.avail}
+	var buf [4]Candidate // no allocation for a few nodes
+	cands := buf[:0]
+	for _, n := range c.nodes {
+		cands = append(cands, Candidate{ID: n.Node.ID, Hosts: n.Node.Hosts(class), Labels: n.Labels, Total: n.Total, Avail: n.avail})
 	}
 	i, reason, feasible := Choose(cands, class, spec, &c.next)
 	if i < 0 {
@@ -147,11 +155,12 @@ func (c *Control) onDead(a *node.Actor) {
 	if a.Spec.Name != "" && c.names[key] == a {
 		delete(c.names, key)
 	}
-	if n, ok := c.placed[a]; ok {
-		if !c.inGroupLocked(&a.Spec) {
+	if n := c.placedLocked(a); n != nil {
+		if !c.inGroupLocked(a.Spec) {
 			n.avail.Add(a.Spec.Resources)
 		}
-		delete(c.placed, a)
+		a.PlacedOn = nil
+		delete(c.grouped, a)
 	}
 	for i, p := range c.pending {
 		if p == a {
@@ -204,8 +213,19 @@ func (c *Control) Actor(id string) (*node.Actor, bool) {
 func (c *Control) NodeOf(a *node.Actor) *node.Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n, ok := c.placed[a]; ok {
-		return n.Node
+	return a.PlacedOn
+}
+
+// placedLocked returns the node whose resources a holds, nil while it
+// waits for placement or once its resources are freed.
+func (c *Control) placedLocked(a *node.Actor) *Node {
+	if a.PlacedOn == nil {
+		return nil
+	}
+	for _, n := range c.nodes {
+		if n.Node == a.PlacedOn {
+			return n
+		}
 	}
 	return nil
 }
@@ -239,6 +259,6 @@ func (c *Control) AllActors() []*node.Actor {
 	for _, n := range nodes {
 		all = append(all, n.Node.Actors()...)
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Created.Before(all[j].Created) })
+	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedBefore(all[j]) })
 	return all
 }

@@ -110,7 +110,7 @@ func (c *Control) RemoveGroup(id string) error {
 			n.avail.Add(c.bundleFreeLocked(g, b))
 		}
 	}
-	for a := range c.placed {
+	for a := range c.grouped {
 		if a.Spec.PlacementGroup == id {
 			victims = append(victims, a)
 		}
@@ -143,7 +143,7 @@ func (c *Control) RemoveGroup(id string) error {
 // uses.
 func (c *Control) bundleFreeLocked(g *group, b int) resources.Set {
 	free := g.bundles[b].Clone()
-	for a := range c.placed {
+	for a := range c.grouped {
 		if a.Spec.PlacementGroup == g.id && a.Spec.Bundle == b {
 			free.Sub(a.Spec.Resources)
 		}
@@ -196,7 +196,7 @@ func (c *Control) placePendingLocked() (place []*node.Actor, hosts []*Node) {
 	}
 	rest := c.pending[:0]
 	for _, p := range c.pending {
-		host, reason, _ := c.chooseLocked(p.Class.Name, &p.Spec)
+		host, reason, _ := c.chooseLocked(p.Class.Name, p.Spec)
 		if host == nil {
 			p.SetPendingReason(reason)
 			rest = append(rest, p)
@@ -214,8 +214,11 @@ func (c *Control) placePendingLocked() (place []*node.Actor, hosts []*Node) {
 // takeLocked records a placed on host, taking its resources from its
 // bundle or from host's free pool.
 func (c *Control) takeLocked(host *Node, a *node.Actor) {
-	if !c.inGroupLocked(&a.Spec) {
+	if !c.inGroupLocked(a.Spec) {
 		host.avail.Sub(a.Spec.Resources)
 	}
-	c.placed[a] = host
+	a.PlacedOn = host.Node
+	if a.Spec.PlacementGroup != "" {
+		c.grouped[a] = struct{}{}
+	}
 }

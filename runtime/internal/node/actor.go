@@ -3,10 +3,13 @@ package node
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime/debug"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -45,74 +48,194 @@ func (s State) String() string {
 // limit. Readonly calls do not take slots; they are bounded by the
 // reader/writer rule instead.
 type group struct {
-	name    string
-	limit   int
-	running int   // writers running in this group
+	limit   int32
+	running int32 // writers running in this group
 	last    *Call // the running writer, when limit is 1
 	q       queue
 }
 
+// namedGroup is a concurrency group an actor's options declare.
+type namedGroup struct {
+	name string
+	group
+}
+
+// actorSeq numbers actors in the order they are created, in the process.
+var actorSeq atomic.Uint64
+
 // Actor is one actor instance hosted on a node: its mailbox, its executor
 // and its life. Its identity never changes; restarts replace the instance
 // inside it and bump the epoch.
+//
+// An idle actor costs what this struct holds, so what most actors never
+// use (named concurrency groups, more than one running call, children,
+// the cause of a death, a pending reason) lives in a cold part made on
+// first use.
 type Actor struct {
-	ID      string
-	Class   *Class
-	Spec    Spec
-	Init    proto.Message
-	Job     string
-	Owner   *Actor // nil when owned by the job or detached
-	Created time.Time
-	node    *Node
-	factory Factory
-	baseCtx context.Context
+	ID    string
+	Class *Class
+	// Spec is shared by the actors spawned with the same options and must
+	// not be modified.
+	Spec *Spec
+	// Init is the constructor's argument; nil gives each construction an
+	// empty one.
+	Init  proto.Message
+	Job   string
+	Owner *Actor // nil when owned by the job or detached
+	// PlacedOn is the node whose resources the actor holds, recorded by
+	// the control plane that placed it and guarded by that control
+	// plane's lock: nil while it waits and once its resources are freed.
+	PlacedOn *Node
+	node     *Node
+	factory  Factory
+	ctx      context.Context // the spawn's, for its values; never cancelled
+	seq      uint64          // creation order, see actorSeq
 
-	mu            sync.Mutex
-	state         State
-	placed        bool
-	inst          any
-	epoch         uint64
-	restarts      int
+	mu       sync.Mutex
+	state    State
+	placed   bool
+	exiting  bool
+	restarts int32
+	readers  int32
+	writers  int32
+	pending  int32
+	workers  int32 // goroutines running calls or the constructor
+	inst     any
+	epoch    uint64
+	calls    uint64   // calls submitted, for their arrival order
+	run0     *Call    // a running call; the others are in cold.running
+	ctor     *ctorCtx // the running constructor's context
+	def      group    // the default concurrency group
+	cold     *actorCold
+}
+
+// actorCold is the part of an actor that most actors never need.
+type actorCold struct {
 	cause         errs.Cause
 	pendingReason string
-	groups        []group // the default group first
-	readers       int
-	writers       int
-	pending       int
-	seq           uint64
-	running       []*Call
-	exiting       bool
-	ctorCancel    context.CancelFunc
+	groups        []namedGroup // the named groups, sorted by name, once a call uses one
+	running       []*Call      // running calls beyond run0
 	children      []*Actor
-	workers       int // goroutines running calls or the constructor
 	idle          chan struct{}
 }
 
-func newActor(n *Node, id string, class *Class, spec Spec, init proto.Message) *Actor {
-	a := &Actor{ID: id, Class: class, Spec: spec, Init: init, node: n, Created: time.Now()}
-	a.groups = make([]group, 1, 1+len(spec.ConcurrencyGroups))
-	a.groups[0].limit = spec.MaxConcurrency
-	for g, limit := range spec.ConcurrencyGroups {
-		a.groups = append(a.groups, group{name: g, limit: limit})
-	}
-	sort.Slice(a.groups[1:], func(i, j int) bool { return a.groups[1+i].name < a.groups[1+j].name })
+func newActor(n *Node, id string, class *Class, spec *Spec, init proto.Message) *Actor {
+	a := &Actor{ID: id, Class: class, Spec: spec, Init: init, node: n, seq: actorSeq.Add(1)}
+	a.def.limit = limit32(spec.MaxConcurrency)
 	return a
 }
+
+// limit32 is a validated concurrency limit (≥ 1) as stored in a group.
+func limit32(n int) int32 { return int32(min(n, math.MaxInt32)) }
+
+// coldLocked returns the actor's cold part, making it if need be.
+func (a *Actor) coldLocked() *actorCold {
+	if a.cold == nil {
+		a.cold = new(actorCold)
+	}
+	return a.cold
+}
+
+// CreatedBefore reports whether a was created before b.
+func (a *Actor) CreatedBefore(b *Actor) bool { return a.seq < b.seq }
 
 // Node returns the node hosting the actor.
 func (a *Actor) Node() *Node { return a.node }
 
-// groupOf returns the concurrency group a method runs in. Unknown groups
-// were refused at spawn.
+// groupOf returns the concurrency group a method runs in, making the
+// actor's named groups when a method first uses one. Unknown groups were
+// refused at spawn; they run in the default group.
 func (a *Actor) groupOf(m *Method) *group {
-	if m.Group != "" {
-		for i := 1; i < len(a.groups); i++ {
-			if a.groups[i].name == m.Group {
-				return &a.groups[i]
-			}
+	if m.Group == "" {
+		return &a.def
+	}
+	c := a.coldLocked()
+	if c.groups == nil && len(a.Spec.ConcurrencyGroups) > 0 {
+		c.groups = make([]namedGroup, 0, len(a.Spec.ConcurrencyGroups))
+		for name, limit := range a.Spec.ConcurrencyGroups {
+			c.groups = append(c.groups, namedGroup{name: name, group: group{limit: limit32(limit)}})
+		}
+		slices.SortFunc(c.groups, func(x, y namedGroup) int { return strings.Compare(x.name, y.name) })
+	}
+	for i := range c.groups {
+		if c.groups[i].name == m.Group {
+			return &c.groups[i].group
 		}
 	}
-	return &a.groups[0]
+	return &a.def
+}
+
+// groups returns how many concurrency groups the actor has made: the
+// default one and, once used, the named ones.
+func (a *Actor) groups() int {
+	if a.cold == nil {
+		return 1
+	}
+	return 1 + len(a.cold.groups)
+}
+
+// group returns group i of groups(): the default one first, then the
+// named ones by name.
+func (a *Actor) group(i int) *group {
+	if i == 0 {
+		return &a.def
+	}
+	return &a.cold.groups[i-1].group
+}
+
+// runningLen returns how many calls run.
+func (a *Actor) runningLen() int {
+	n := 0
+	if a.run0 != nil {
+		n = 1
+	}
+	if a.cold != nil {
+		n += len(a.cold.running)
+	}
+	return n
+}
+
+// runningAt returns running call i of runningLen().
+func (a *Actor) runningAt(i int) *Call {
+	if a.run0 != nil {
+		if i == 0 {
+			return a.run0
+		}
+		i--
+	}
+	return a.cold.running[i]
+}
+
+// addRunningLocked records c as running.
+func (a *Actor) addRunningLocked(c *Call) {
+	if a.run0 == nil {
+		a.run0 = c
+		return
+	}
+	cold := a.coldLocked()
+	cold.running = append(cold.running, c)
+}
+
+// removeRunningLocked forgets running call c.
+func (a *Actor) removeRunningLocked(c *Call) {
+	var more []*Call
+	if a.cold != nil {
+		more = a.cold.running
+	}
+	if a.run0 == c {
+		a.run0 = nil
+		if len(more) == 0 {
+			return
+		}
+		c = more[len(more)-1]
+		a.run0 = c
+	}
+	if i := slices.Index(more, c); i >= 0 {
+		last := len(more) - 1
+		more[i] = more[last]
+		more[last] = nil
+		a.cold.running = more[:last]
+	}
 }
 
 // State returns the actor's current state.
@@ -143,20 +266,20 @@ func (a *Actor) Submit(c *Call) {
 	case Restarting:
 		if c.retries == 0 {
 			err := errs.Unavailable(&errs.ActorUnavailableError{ActorID: a.ID, Class: a.Class.Name,
-				Reason: fmt.Sprintf("restarting after %s (restart %d); the call has no task retries", a.cause, a.restarts)})
+				Reason: fmt.Sprintf("restarting after %s (restart %d); the call has no task retries", a.causeLocked(), a.restarts)})
 			a.mu.Unlock()
 			c.Fail(err)
 			return
 		}
 	}
-	if n := a.pending + len(a.running); a.Spec.MaxPendingCalls > 0 && n >= a.Spec.MaxPendingCalls {
+	if n := int(a.pending) + a.runningLen(); a.Spec.MaxPendingCalls > 0 && n >= a.Spec.MaxPendingCalls {
 		a.mu.Unlock()
 		c.Fail(errs.Newf(errs.ErrPendingCallsLimit, "actor %s (%s): %d calls pending, the limit is %d",
 			a.ID, a.Class.Name, n, a.Spec.MaxPendingCalls))
 		return
 	}
-	a.seq++
-	c.seq = a.seq
+	a.calls++
+	c.seq = a.calls
 	a.enqueueLocked(c)
 	if a.state == Alive {
 		a.dispatchLocked(false)
@@ -198,8 +321,8 @@ func (a *Actor) dispatchLocked(self bool) *attempt {
 		return nil
 	}
 	var mine *attempt
-	for i := range a.groups {
-		g := &a.groups[i]
+	for i := range a.groups() {
+		g := a.group(i)
 		for g.q.len() > 0 {
 			c := g.q.peek()
 			if c.state.Load() != callQueued {
@@ -242,10 +365,10 @@ func (a *Actor) writerWaitingLocked() bool {
 	if a.readers == 0 {
 		return false
 	}
-	for i := range a.groups {
-		g := &a.groups[i]
-		for i := 0; i < g.q.len(); i++ {
-			c := g.q.buf[(g.q.head+i)%len(g.q.buf)]
+	for i := range a.groups() {
+		g := a.group(i)
+		for i := range g.q.len() {
+			c := g.q.at(i)
 			if c.state.Load() != callQueued {
 				continue
 			}
@@ -282,7 +405,7 @@ func (a *Actor) startLocked(c *Call) *attempt {
 	at.ctx.init(c.Ctx, c)
 	at.epoch, at.inst = a.epoch, a.inst
 	c.cur = at
-	a.running = append(a.running, c)
+	a.addRunningLocked(c)
 	return at
 }
 
@@ -297,8 +420,8 @@ func (a *Actor) blockerOf(c *Call) *Call {
 	g := a.groupOf(c.Method)
 	if c.Method.Readonly {
 		if a.writers == 1 {
-			for _, r := range a.running {
-				if !r.Method.Readonly {
+			for i := range a.runningLen() {
+				if r := a.runningAt(i); !r.Method.Readonly {
 					return r
 				}
 			}
@@ -309,8 +432,8 @@ func (a *Actor) blockerOf(c *Call) *Call {
 		return g.last
 	}
 	if a.readers == 1 && a.writers == 0 {
-		for _, r := range a.running {
-			if r.Method.Readonly {
+		for i := range a.runningLen() {
+			if r := a.runningAt(i); r.Method.Readonly {
 				return r
 			}
 		}
@@ -371,7 +494,7 @@ func (a *Actor) finish(at *attempt, resp proto.Message, err error) *attempt {
 	var next *attempt
 	var after aftermath
 	if a.exiting {
-		if len(a.running) == 0 {
+		if a.runningLen() == 0 {
 			after = a.dieLocked(errs.Cause{Kind: errs.CauseExited, Message: "the actor called ExitActor"}, false, true)
 		}
 	} else {
@@ -397,19 +520,14 @@ func (a *Actor) endLocked(c *Call) {
 			g.last = nil
 		}
 	}
-	if i := slices.Index(a.running, c); i >= 0 {
-		last := len(a.running) - 1
-		a.running[i] = a.running[last]
-		a.running[last] = nil
-		a.running = a.running[:last]
-	}
+	a.removeRunningLocked(c)
 }
 
 func (a *Actor) workerDoneLocked() {
 	a.workers--
-	if a.workers == 0 && a.idle != nil {
-		close(a.idle)
-		a.idle = nil
+	if a.workers == 0 && a.cold != nil && a.cold.idle != nil {
+		close(a.cold.idle)
+		a.cold.idle = nil
 	}
 }
 
@@ -476,18 +594,22 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 	}
 	wasPlaced := a.placed
 	a.epoch++
-	if a.ctorCancel != nil {
-		a.ctorCancel()
-		a.ctorCancel = nil
+	if a.ctor != nil {
+		a.ctor.cancel()
+		a.ctor = nil
 	}
-	calls := make([]*Call, 0, len(a.running)+a.pending)
-	for _, c := range a.running {
+	calls := make([]*Call, 0, a.runningLen()+int(a.pending))
+	for i := range a.runningLen() {
+		c := a.runningAt(i)
 		c.cur.cancel()
 		calls = append(calls, c)
 	}
-	a.running = a.running[:0]
-	for i := range a.groups {
-		g := &a.groups[i]
+	a.run0 = nil
+	cold := a.coldLocked()
+	clear(cold.running)
+	cold.running = cold.running[:0]
+	for i := range a.groups() {
+		g := a.group(i)
 		g.running, g.last = 0, nil
 		for g.q.len() > 0 {
 			if c := g.q.pop(); c.state.Load() == callQueued {
@@ -498,12 +620,12 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 	sort.Slice(calls, func(i, j int) bool { return calls[i].seq < calls[j].seq })
 	a.readers, a.writers, a.pending = 0, 0, 0
 	a.inst = nil
-	a.cause = cause
-	after.children, a.children = a.children, nil
+	cold.cause = cause
+	after.children, cold.children = cold.children, nil
 
 	died := a.diedErrLocked() // with the restarts before this death
 	restart := allowRestart && wasPlaced && !graceful &&
-		(a.Spec.MaxRestarts == -1 || a.restarts < a.Spec.MaxRestarts)
+		(a.Spec.MaxRestarts == -1 || int(a.restarts) < a.Spec.MaxRestarts)
 	if restart {
 		a.restarts++
 		a.state = Restarting
@@ -538,7 +660,15 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 
 func (a *Actor) diedErrLocked() error {
 	return errs.Died(&errs.ActorDiedError{ActorID: a.ID, Class: a.Class.Name, Name: a.Spec.Name,
-		Cause: a.cause, Restarts: a.restarts})
+		Cause: a.causeLocked(), Restarts: int(a.restarts)})
+}
+
+// causeLocked returns the cause of the actor's last death.
+func (a *Actor) causeLocked() errs.Cause {
+	if a.cold == nil {
+		return errs.Cause{}
+	}
+	return a.cold.cause
 }
 
 // place starts the constructor once the actor has a node and resources.
@@ -549,26 +679,34 @@ func (a *Actor) place() {
 		return
 	}
 	a.placed = true
-	a.pendingReason = ""
+	if a.cold != nil {
+		a.cold.pendingReason = ""
+	}
 	a.startCtorLocked()
 	a.mu.Unlock()
 }
 
 func (a *Actor) startCtorLocked() {
-	ctx, cancel := context.WithCancel(a.baseCtx)
-	a.ctorCancel = cancel
+	x := &ctorCtx{values: a.ctx, actor: a, epoch: a.epoch, init: a.Init}
+	if x.init == nil && a.Class.NewInit != nil {
+		// Made here rather than on the constructor's goroutine, whose
+		// stack is small.
+		x.init = a.Class.NewInit()
+	}
+	a.ctor = x
 	a.workers++
-	go a.construct(&ctorCtx{Context: ctx, actor: a}, cancel, a.epoch)
+	go x.run()
 }
 
-func (a *Actor) construct(ctx context.Context, cancel context.CancelFunc, epoch uint64) {
-	inst, cause := a.runFactory(ctx)
-	cancel()
+// construct runs the constructor with x, on a goroutine of its own.
+func (a *Actor) construct(x *ctorCtx) {
+	inst, cause := a.runFactory(x)
+	x.cancel()
 	a.mu.Lock()
 	var after aftermath
 	alive := false
 	switch {
-	case epoch != a.epoch:
+	case x.epoch != a.epoch:
 		// Killed while constructing.
 	case cause != nil:
 		a.node.log.Error("actor constructor failed", "actor_id", a.ID, "class", a.Class.Name, "cause", cause.String())
@@ -576,7 +714,7 @@ func (a *Actor) construct(ctx context.Context, cancel context.CancelFunc, epoch 
 	default:
 		a.inst = inst
 		a.state = Alive
-		a.ctorCancel = nil
+		a.ctor = nil
 		a.dispatchLocked(false)
 		alive = true
 	}
@@ -588,13 +726,13 @@ func (a *Actor) construct(ctx context.Context, cancel context.CancelFunc, epoch 
 	a.node.after(a, &after)
 }
 
-func (a *Actor) runFactory(ctx context.Context) (inst any, cause *errs.Cause) {
+func (a *Actor) runFactory(ctx *ctorCtx) (inst any, cause *errs.Cause) {
 	defer func() {
 		if r := recover(); r != nil {
 			inst, cause = nil, &errs.Cause{Kind: errs.CausePanic, Message: fmt.Sprint(r), Stack: string(debug.Stack())}
 		}
 	}()
-	inst, err := a.factory(ctx, a.Init)
+	inst, err := a.factory(ctx, ctx.init)
 	if err != nil {
 		return nil, &errs.Cause{Kind: errs.CauseConstructor, Message: err.Error()}
 	}
@@ -607,7 +745,7 @@ func (a *Actor) runFactory(ctx context.Context) (inst any, cause *errs.Cause) {
 // restart re-runs the constructor after a death that allows it.
 func (a *Actor) restart() {
 	a.mu.Lock()
-	if a.state == Restarting && a.ctorCancel == nil {
+	if a.state == Restarting && a.ctor == nil {
 		a.startCtorLocked()
 	}
 	a.mu.Unlock()
@@ -621,7 +759,8 @@ func (a *Actor) adopt(child *Actor) bool {
 	if a.state == Dead {
 		return false
 	}
-	a.children = append(a.children, child)
+	cold := a.coldLocked()
+	cold.children = append(cold.children, child)
 	return true
 }
 
@@ -646,26 +785,32 @@ type Info struct {
 func (a *Actor) Info() Info {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Info{
+	info := Info{
 		ID: a.ID, Class: a.Class.Name, State: a.state, Job: a.Job, Name: a.Spec.Name,
-		Namespace: a.Spec.Namespace, Restarts: a.restarts, Cause: a.cause,
-		Detached: a.Spec.Detached, PendingReason: a.pendingReason,
-		Resources: a.Spec.Resources.Float(), Pending: a.pending, Running: len(a.running),
+		Namespace: a.Spec.Namespace, Restarts: int(a.restarts),
+		Detached: a.Spec.Detached, Resources: a.Spec.Resources.Float(),
+		Pending: int(a.pending), Running: a.runningLen(),
 	}
+	if a.cold != nil {
+		info.Cause, info.PendingReason = a.cold.cause, a.cold.pendingReason
+	}
+	return info
 }
 
 // SetRestarts sets the restarts an actor has had before it is placed: an
 // actor recreated on another node after its node was lost keeps its count.
 func (a *Actor) SetRestarts(n int) {
 	a.mu.Lock()
-	a.restarts = n
+	a.restarts = int32(max(min(n, math.MaxInt32), math.MinInt32))
 	a.mu.Unlock()
 }
 
 // SetPendingReason records why the actor waits for placement.
 func (a *Actor) SetPendingReason(reason string) {
 	a.mu.Lock()
-	a.pendingReason = reason
+	if reason != "" || a.cold != nil {
+		a.coldLocked().pendingReason = reason
+	}
 	a.mu.Unlock()
 }
 
@@ -680,19 +825,6 @@ func (a *Actor) DiedError() error {
 }
 
 type actorKey struct{}
-
-// ctorCtx is the context a constructor runs with.
-type ctorCtx struct {
-	context.Context
-	actor *Actor
-}
-
-func (x *ctorCtx) Value(key any) any {
-	if key == (actorKey{}) {
-		return x.actor
-	}
-	return x.Context.Value(key)
-}
 
 // ActorFrom returns the actor whose method or constructor ctx belongs to.
 func ActorFrom(ctx context.Context) *Actor {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -46,6 +47,7 @@ type Class struct {
 	Err error
 
 	byProcedure map[string]*Method
+	shared      atomic.Pointer[Spec] // see DefaultSpec
 }
 
 // NewClass builds a class from its generated description.
@@ -74,6 +76,25 @@ func NewClass(name string, defaults *actorv1.ActorOptions, newInit func() proto.
 func (c *Class) Method(procedure string) (*Method, bool) {
 	m, ok := c.byProcedure[procedure]
 	return m, ok
+}
+
+// DefaultSpec returns the class's defaults with namespace filled in when
+// they name none, as a spec that the actors spawned with them share:
+// nobody may modify it. The spec of the last namespace asked for is kept,
+// so the actors of a system's namespace all share one.
+func (c *Class) DefaultSpec(namespace string) *Spec {
+	want := namespace
+	if c.Defaults.Namespace != "" {
+		want = c.Defaults.Namespace
+	}
+	if s := c.shared.Load(); s != nil && s.Namespace == want {
+		return s
+	}
+	s := new(Spec)
+	*s = c.Defaults
+	s.Namespace = want
+	c.shared.Store(s)
+	return s
 }
 
 // Factory constructs an instance of a class from its init message.

@@ -4,21 +4,14 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 )
 
-// methodCtx is the context a method runs with: the caller's deadline and
-// values, with the running call attached. It is cancelled when the caller's
-// context ends, when the actor dies, and when the method returns.
-//
-// It lives inside the call's attempt, so a call's context costs no
-// allocation; its done channel is made only if the method asks for it, and
-// it implements AfterFunc, so contexts a method derives from it are wired
-// without a goroutine.
-type methodCtx struct {
-	parent     context.Context
-	call       *Call
-	stopParent func() bool
-
+// ending is the cancellation of a context the node makes: its error, its
+// done channel, made only if asked for, and the functions registered with
+// AfterFunc. It costs no allocation until Done or AfterFunc is used.
+type ending struct {
 	mu    sync.Mutex
 	done  chan struct{}
 	err   error
@@ -33,6 +26,94 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
+// end records err and closes the done channel. It returns the functions
+// registered with AfterFunc, for the caller to start, and false if the
+// context had already ended.
+func (e *ending) end(err error) ([]*afterFunc, bool) {
+	e.mu.Lock()
+	if e.err != nil {
+		e.mu.Unlock()
+		return nil, false
+	}
+	e.err = err
+	if e.done != nil {
+		close(e.done)
+	}
+	after := e.after
+	e.after = nil
+	e.mu.Unlock()
+	return after, true
+}
+
+// startAfter runs the functions end returned, each on a goroutine of its
+// own.
+func startAfter(after []*afterFunc) {
+	for _, a := range after {
+		go a.f()
+	}
+}
+
+// Done returns a channel closed when the context ends.
+func (e *ending) Done() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done == nil {
+		if e.err != nil {
+			return closedChan
+		}
+		e.done = make(chan struct{})
+	}
+	return e.done
+}
+
+// Err returns the error the context ended with, or nil.
+func (e *ending) Err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+// AfterFunc runs f in its own goroutine once the context ends, as
+// context.AfterFunc does; the context package uses it to propagate
+// cancellation to derived contexts without a goroutine.
+func (e *ending) AfterFunc(f func()) (stop func() bool) {
+	e.mu.Lock()
+	if e.err != nil {
+		e.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	a := &afterFunc{f: f}
+	e.after = append(e.after, a)
+	e.mu.Unlock()
+	return func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for i, b := range e.after {
+			if b == a {
+				e.after = append(e.after[:i], e.after[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// methodCtx is the context a method runs with: the caller's deadline and
+// values, with the running call attached. It is cancelled when the caller's
+// context ends, when the actor dies, and when the method returns.
+//
+// It lives inside the call's attempt, so a call's context costs no
+// allocation; its done channel is made only if the method asks for it, and
+// it implements AfterFunc, so contexts a method derives from it are wired
+// without a goroutine.
+type methodCtx struct {
+	parent     context.Context
+	call       *Call
+	stopParent func() bool
+	ending
+}
+
 func (x *methodCtx) init(parent context.Context, call *Call) {
 	x.parent, x.call = parent, call
 	if parent.Done() != nil {
@@ -42,45 +123,17 @@ func (x *methodCtx) init(parent context.Context, call *Call) {
 
 // cancel ends the context with err; later calls do nothing.
 func (x *methodCtx) cancel(err error) {
-	x.mu.Lock()
-	if x.err != nil {
-		x.mu.Unlock()
+	after, ok := x.end(err)
+	if !ok {
 		return
 	}
-	x.err = err
-	if x.done != nil {
-		close(x.done)
-	}
-	after := x.after
-	x.after = nil
-	x.mu.Unlock()
 	if x.stopParent != nil {
 		x.stopParent()
 	}
-	for _, a := range after {
-		go a.f()
-	}
+	startAfter(after)
 }
 
 func (x *methodCtx) Deadline() (time.Time, bool) { return x.parent.Deadline() }
-
-func (x *methodCtx) Done() <-chan struct{} {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.done == nil {
-		if x.err != nil {
-			return closedChan
-		}
-		x.done = make(chan struct{})
-	}
-	return x.done
-}
-
-func (x *methodCtx) Err() error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.err
-}
 
 func (x *methodCtx) Value(key any) any {
 	switch key {
@@ -92,30 +145,37 @@ func (x *methodCtx) Value(key any) any {
 	return x.parent.Value(key)
 }
 
-// AfterFunc runs f in its own goroutine once the context ends, as
-// context.AfterFunc does; the context package uses it to propagate
-// cancellation to derived contexts.
-func (x *methodCtx) AfterFunc(f func()) (stop func() bool) {
-	x.mu.Lock()
-	if x.err != nil {
-		x.mu.Unlock()
-		go f()
-		return func() bool { return false }
-	}
-	a := &afterFunc{f: f}
-	x.after = append(x.after, a)
-	x.mu.Unlock()
-	return func() bool {
-		x.mu.Lock()
-		defer x.mu.Unlock()
-		for i, b := range x.after {
-			if b == a {
-				x.after = append(x.after[:i], x.after[i+1:]...)
-				return true
-			}
-		}
-		return false
+func (x *methodCtx) String() string { return "troupe method context" }
+
+// ctorCtx is the context a constructor runs with: the values of the
+// spawn's context, not its cancellation or deadline, with the actor
+// attached. It is cancelled when the actor dies while constructing and
+// when the constructor returns.
+type ctorCtx struct {
+	values context.Context // never cancelled
+	actor  *Actor
+	epoch  uint64        // the incarnation constructed
+	init   proto.Message // the constructor's argument
+	ending
+}
+
+// cancel ends the context; later calls do nothing.
+func (x *ctorCtx) cancel() {
+	if after, ok := x.end(context.Canceled); ok {
+		startAfter(after)
 	}
 }
 
-func (x *methodCtx) String() string { return "troupe method context" }
+func (x *ctorCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+func (x *ctorCtx) Value(key any) any {
+	if key == (actorKey{}) {
+		return x.actor
+	}
+	return x.values.Value(key)
+}
+
+func (x *ctorCtx) String() string { return "troupe constructor context" }
+
+// run constructs the actor and ends the context.
+func (x *ctorCtx) run() { x.actor.construct(x) }

@@ -104,8 +104,16 @@ func (n *Node) Classes() []string {
 // NewActor creates an actor in PENDING_CREATION. Calls submitted to it
 // queue until it is placed and its constructor returns. ctx's values (not
 // its cancellation) are given to the constructor. owner, if not nil, is
-// the actor that spawned it: the new actor dies with it.
+// the actor that spawned it: the new actor dies with it. A nil init gives
+// each construction an empty one.
 func (n *Node) NewActor(ctx context.Context, id string, class *Class, spec Spec, init proto.Message, job string, owner *Actor) (*Actor, error) {
+	return n.NewActorShared(ctx, id, class, &spec, init, job, owner)
+}
+
+// NewActorShared is NewActor with a spec that the actor shares rather
+// than copies, such as one that many actors are spawned with: neither the
+// caller nor anyone else may modify *spec afterwards.
+func (n *Node) NewActorShared(ctx context.Context, id string, class *Class, spec *Spec, init proto.Message, job string, owner *Actor) (*Actor, error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
@@ -118,7 +126,10 @@ func (n *Node) NewActor(ctx context.Context, id string, class *Class, spec Spec,
 	}
 	a := newActor(n, id, class, spec, init)
 	a.factory, a.Job = r.factory, job
-	a.baseCtx = context.WithoutCancel(ctx)
+	if ctx.Done() != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	a.ctx = ctx
 	if !spec.Detached {
 		a.Owner = owner
 	}
@@ -155,7 +166,7 @@ func (n *Node) Actors() []*Actor {
 		list = append(list, a)
 	}
 	n.mu.RUnlock()
-	sort.Slice(list, func(i, j int) bool { return list[i].Created.Before(list[j].Created) })
+	sort.Slice(list, func(i, j int) bool { return list[i].CreatedBefore(list[j]) })
 	return list
 }
 
@@ -177,7 +188,7 @@ func (n *Node) afterDeath(a *Actor, after *aftermath) {
 		c.complete(nil, after.failErr[i])
 	}
 	if s, ok := after.stop.(Stopper); ok {
-		if err := s.Stop(a.baseCtx); err != nil {
+		if err := s.Stop(a.ctx); err != nil {
 			n.log.Warn("actor Stop hook failed", "actor_id", a.ID, "class", a.Class.Name, "error", err)
 		}
 	}
@@ -185,10 +196,10 @@ func (n *Node) afterDeath(a *Actor, after *aftermath) {
 		child.Kill(errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("owner actor %s died", a.ID)}, false, false)
 	}
 	if after.restart {
-		n.log.Warn("restarting actor", "actor_id", a.ID, "class", a.Class.Name, "cause", a.cause.String())
+		info := a.Info()
+		n.log.Warn("restarting actor", "actor_id", a.ID, "class", a.Class.Name, "cause", info.Cause.String())
 		if n.Tel != nil {
-			info := a.Info()
-			n.Tel.Restarted(a.baseCtx, a.telemetry(), info.Cause.String(), info.Restarts)
+			n.Tel.Restarted(a.ctx, a.telemetry(), info.Cause.String(), info.Restarts)
 		}
 		a.restart()
 	}
@@ -213,10 +224,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			a.mu.Unlock()
 			continue
 		}
-		if a.idle == nil {
-			a.idle = make(chan struct{})
+		cold := a.coldLocked()
+		if cold.idle == nil {
+			cold.idle = make(chan struct{})
 		}
-		idle := a.idle
+		idle := cold.idle
 		a.mu.Unlock()
 		select {
 		case <-idle:

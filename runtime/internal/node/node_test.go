@@ -52,7 +52,7 @@ func TestIdleActorHoldsNoGoroutine(t *testing.T) {
 			t.Fatalf("call %d = %v, %v", i, resp, err)
 		}
 		a.mu.Lock()
-		workers, running, pending := a.workers, len(a.running), a.pending
+		workers, running, pending := a.workers, a.runningLen(), a.pending
 		a.mu.Unlock()
 		if workers != 0 || running != 0 || pending != 0 {
 			t.Fatalf("after call %d: %d workers, %d running, %d pending; want an idle actor", i, workers, running, pending)

@@ -1,37 +1,57 @@
 package node
 
-// queue is a FIFO ring buffer of calls. It grows by doubling and never
-// shrinks below its initial size, so a steady actor does not allocate.
+// queue is a FIFO of calls. A single call waits in the queue itself; a
+// second one moves them to a ring buffer, which grows by doubling and is
+// kept once made, so an actor that is called one call at a time allocates
+// nothing and a steady actor does not allocate either.
 type queue struct {
-	buf  []*Call
-	head int
-	n    int
+	one  *Call   // the only call, while buf is nil
+	buf  []*Call // the ring, once two calls have waited at once
+	head int32
+	n    int32
 }
 
-func (q *queue) len() int { return q.n }
+func (q *queue) len() int { return int(q.n) }
 
 func (q *queue) push(c *Call) {
-	if q.n == len(q.buf) {
-		size := 2 * len(q.buf)
-		if size == 0 {
-			size = 4
+	if q.buf == nil {
+		if q.n == 0 {
+			q.one, q.n = c, 1
+			return
 		}
-		buf := make([]*Call, size)
-		for i := 0; i < q.n; i++ {
-			buf[i] = q.buf[(q.head+i)%len(q.buf)]
+		q.buf = make([]*Call, 4)
+		q.buf[0], q.one, q.head = q.one, nil, 0
+	}
+	if int(q.n) == len(q.buf) {
+		buf := make([]*Call, 2*len(q.buf))
+		for i := range q.n {
+			buf[i] = q.at(int(i))
 		}
 		q.buf, q.head = buf, 0
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = c
+	q.buf[(int(q.head)+int(q.n))%len(q.buf)] = c
 	q.n++
 }
 
-func (q *queue) peek() *Call { return q.buf[q.head] }
+// at returns the i-th call from the head; i < q.len().
+func (q *queue) at(i int) *Call {
+	if q.buf == nil {
+		return q.one
+	}
+	return q.buf[(int(q.head)+i)%len(q.buf)]
+}
+
+func (q *queue) peek() *Call { return q.at(0) }
 
 func (q *queue) pop() *Call {
+	if q.buf == nil {
+		c := q.one
+		q.one, q.n = nil, 0
+		return c
+	}
 	c := q.buf[q.head]
 	q.buf[q.head] = nil
-	q.head = (q.head + 1) % len(q.buf)
+	q.head = int32((int(q.head) + 1) % len(q.buf))
 	q.n--
 	return c
 }
