@@ -234,15 +234,29 @@ func (a *Agent) Dispatch(ctx context.Context, env *actorv1.CallEnvelope, reply t
 
 // streamCall is a call that came over a node stream: its result goes back
 // on the stream, and a cancel from the stream aborts it. One allocation
-// holds both.
+// holds the call, its reply and its result envelope.
 type streamCall struct {
 	node.Call
 	reply transport.Reply
+	res   actorv1.ResultEnvelope
 }
 
 // CallDone encodes the result and hands it to the transport, on the
 // goroutine that completed the call; Send does not block.
-func (c *streamCall) CallDone(*node.Call) { c.reply.Send(result(&c.Call)) }
+func (c *streamCall) CallDone(*node.Call) {
+	resp, err := c.Result()
+	if err == nil {
+		c.res.Response, err = proto.Marshal(resp)
+		if err != nil {
+			err = connect.NewError(connect.CodeInternal, err)
+		}
+	}
+	if err != nil {
+		c.reply.Send(errorResult(err))
+		return
+	}
+	c.reply.Send(&c.res)
+}
 
 // Cancel aborts the call.
 func (c *streamCall) Cancel() { c.Abort() }

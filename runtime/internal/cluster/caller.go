@@ -206,8 +206,16 @@ func (t *Target) sendLocked(inv *invocation, addr string) {
 		t.unsettled--
 		t.notifyLocked()
 	}
-	inv.pending = inv.c.conn(addr).CallFunc(inv.ctx,
-		&actorv1.CallEnvelope{ActorId: t.ID, Procedure: inv.m.Procedure, Request: inv.body, Metadata: inv.md}, inv)
+	// The first attempt uses the envelope and Pending allocated with the
+	// call; one sent again gets new ones, as the stream that failed under
+	// the last may still hold them.
+	env, p := &inv.env, &inv.first
+	if inv.attempts > 0 {
+		env, p = new(actorv1.CallEnvelope), nil
+	}
+	inv.attempts++
+	env.ActorId, env.Procedure, env.Request, env.Metadata = t.ID, inv.m.Procedure, inv.body, inv.md
+	inv.pending = inv.c.conn(addr).CallFunc(inv.ctx, env, inv, p)
 }
 
 // failed records that inv's attempt did not reach the actor: the cached
@@ -341,8 +349,12 @@ type invocation struct {
 	sentTo     string
 	sendNo     uint64
 	pending    *transport.Pending // the last attempt
+	attempts   int
 	cancelled  bool
 	stopRetry  context.CancelFunc // ends ctx once the call is sent again
+
+	env   actorv1.CallEnvelope // the first attempt's
+	first transport.Pending    // the first attempt's
 }
 
 // Cancel ends the call with canceled and tells its node to cancel it.

@@ -8,6 +8,7 @@ import (
 	"connectrpc.com/connect"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/transport"
 )
 
 type receiverFunc func(*actorv1.ResultEnvelope, error)
@@ -36,7 +37,7 @@ func TestCallFunc(t *testing.T) {
 		}
 	}
 
-	c.CallFunc(context.Background(), call("/p.S/M", "a"), receiverFunc(f))
+	c.CallFunc(context.Background(), call("/p.S/M", "a"), receiverFunc(f), nil)
 	in := h.next(t)
 	in.done(&actorv1.ResultEnvelope{Response: []byte("A")})
 	if o := next(); o.err != nil || string(o.res.GetResponse()) != "A" {
@@ -51,7 +52,7 @@ func TestCallFunc(t *testing.T) {
 	c.CallFunc(ctx, call("/p.S/M", "b"), receiverFunc(func(res *actorv1.ResultEnvelope, err error) {
 		<-returned
 		f(res, err)
-	}))
+	}), new(transport.Pending))
 	close(returned)
 	wantCode(t, next().err, connect.CodeCanceled)
 	if len(got) != 0 {

@@ -76,9 +76,14 @@ type Receiver interface {
 }
 
 // CallFunc is Call that reports the result to r instead of through Done;
-// the Pending it returns is only for [Pending.Cancel].
-func (c *Conn) CallFunc(ctx context.Context, env *actorv1.CallEnvelope, r Receiver) *Pending {
-	p := &Pending{then: r}
+// the Pending it returns is only for [Pending.Cancel]. p, when not nil,
+// is a zero Pending for the call to use, so that a caller can allocate it
+// with its own state; it must not be used for another call.
+func (c *Conn) CallFunc(ctx context.Context, env *actorv1.CallEnvelope, r Receiver, p *Pending) *Pending {
+	if p == nil {
+		p = new(Pending)
+	}
+	p.then = r
 	c.call(ctx, p, env)
 	return p
 }

@@ -58,12 +58,18 @@ func (f DispatcherFunc) Dispatch(ctx context.Context, call *actorv1.CallEnvelope
 
 // Reply answers one call that arrived on a node stream. It is a small
 // value: pass it around by copy.
-type Reply struct{ c *serverCall }
+type Reply struct {
+	s  *serverStream
+	id uint64
+	// gen tells the call from a later one on the stream that reuses its
+	// id once it is answered or cancelled.
+	gen uint64
+}
 
 // Send queues res as the call's result, unless the call was cancelled or
 // its stream ended; the transport sets the result's id. A nil res answers
 // with an internal error. Send does not block.
-func (r Reply) Send(res *actorv1.ResultEnvelope) { r.c.send(res) }
+func (r Reply) Send(res *actorv1.ResultEnvelope) { r.s.send(r, res) }
 
 // NewHandler returns the path and handler of the node call stream, to mount
 // on the node's mux next to its other Connect handlers.
@@ -95,20 +101,28 @@ type serverStream struct {
 
 	mu      sync.Mutex
 	ended   bool
-	running map[uint64]*serverCall
+	gen     uint64                 // calls dispatched so far
+	running map[uint64]runningCall // by call id
 	out     outbox[*actorv1.ResultEnvelope]
 }
 
-// serverCall is one running call.
-type serverCall struct {
-	s  *serverStream
-	id uint64
-	// stopTimer releases the deadline's timer; nil without a deadline.
-	stopTimer context.CancelFunc
+// runningCall is a call that runs, held by value so that a call costs the
+// stream no allocation.
+type runningCall struct {
+	gen      uint64             // see Reply
+	canceler Canceler           // what Dispatch returned; nil until it has
+	stop     context.CancelFunc // releases the deadline's timer; nil without one
+}
 
-	// Guarded by s.mu.
-	canceler  Canceler // what Dispatch returned; nil until it has
-	cancelled bool     // a cancel came before Dispatch returned
+// end cancels the call, when it has a Canceler, and releases its
+// deadline's timer.
+func (c runningCall) end() {
+	if c.canceler != nil {
+		c.canceler.Cancel()
+	}
+	if c.stop != nil {
+		c.stop()
+	}
 }
 
 func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.CallsRequest, actorv1.CallsResponse]) error {
@@ -118,7 +132,7 @@ func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.
 		ctx:     ctx,
 		values:  context.Background(),
 		wake:    make(chan struct{}, 1),
-		running: make(map[uint64]*serverCall),
+		running: make(map[uint64]runningCall),
 	}
 	writerDone := make(chan struct{})
 	go func() {
@@ -166,68 +180,53 @@ func (s *serverStream) read(stream *connect.BidiStream[actorv1.CallsRequest, act
 		}
 		for _, id := range req.GetCancels() {
 			s.mu.Lock()
-			c := s.running[id]
+			c, ok := s.running[id]
 			delete(s.running, id)
-			k := c.cancelLocked()
 			s.mu.Unlock()
-			c.end(k) // the dispatcher's later answer is dropped
+			if ok {
+				c.end() // the dispatcher's later answer is dropped
+			}
 		}
 	}
 }
 
 func (s *serverStream) dispatch(env *actorv1.CallEnvelope, d Dispatcher) error {
-	c := &serverCall{s: s, id: env.GetId()}
+	id := env.GetId()
+	var c runningCall
 	ctx := s.values
 	if dl := env.GetDeadlineUnixNano(); dl != 0 {
-		ctx, c.stopTimer = context.WithDeadline(s.values, time.Unix(0, dl))
+		ctx, c.stop = context.WithDeadline(s.values, time.Unix(0, dl))
 	}
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
-		c.end(nil)
+		c.end()
 		return nil
 	}
-	if _, dup := s.running[c.id]; dup {
+	if _, dup := s.running[id]; dup {
 		s.mu.Unlock()
-		c.end(nil)
+		c.end()
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("node stream: call id reused while the call runs"))
 	}
-	s.running[c.id] = c
+	s.gen++
+	c.gen = s.gen
+	s.running[id] = c
 	s.mu.Unlock()
-	k := d.Dispatch(ctx, env, Reply{c})
+	k := d.Dispatch(ctx, env, Reply{s: s, id: id, gen: c.gen})
 	if k == nil {
 		return nil
 	}
 	s.mu.Lock()
-	cancelled := c.cancelled
-	if !cancelled {
-		c.canceler = k // cancels from now on find it
+	ended := s.ended
+	if r, ok := s.running[id]; ok && r.gen == c.gen {
+		r.canceler = k // cancels from now on find it
+		s.running[id] = r
 	}
 	s.mu.Unlock()
-	if cancelled {
+	if ended {
 		k.Cancel() // the stream ended while Dispatch ran
 	}
 	return nil
-}
-
-// cancelLocked marks c cancelled and returns its Canceler, nil if Dispatch
-// has not returned it yet (dispatch then cancels) or c is nil.
-func (c *serverCall) cancelLocked() Canceler {
-	if c == nil {
-		return nil
-	}
-	c.cancelled = true
-	return c.canceler
-}
-
-// end cancels c through k, when set, and releases its deadline's timer.
-func (c *serverCall) end(k Canceler) {
-	if k != nil {
-		k.Cancel()
-	}
-	if c != nil && c.stopTimer != nil {
-		c.stopTimer()
-	}
 }
 
 // cancelRunning ends the stream for the calls still running: they are
@@ -238,43 +237,37 @@ func (s *serverStream) cancelRunning() {
 	running := s.running
 	s.running = nil
 	s.out.reset()
-	type cancel struct {
-		c *serverCall
-		k Canceler
-	}
-	cancels := make([]cancel, 0, len(running))
-	for _, c := range running {
-		cancels = append(cancels, cancel{c, c.cancelLocked()})
-	}
 	s.mu.Unlock()
-	for _, x := range cancels {
-		x.c.end(x.k)
+	for _, c := range running {
+		c.end()
 	}
 }
 
-// send queues the call's result for the writer, unless the call was
-// cancelled, already answered, or its stream ended.
-func (c *serverCall) send(res *actorv1.ResultEnvelope) {
-	s := c.s
+// send queues the result of the call r answers for the writer, unless the
+// call was cancelled, already answered, or its stream ended.
+func (s *serverStream) send(r Reply, res *actorv1.ResultEnvelope) {
 	if res == nil {
 		res = &actorv1.ResultEnvelope{Code: int32(connect.CodeInternal), Message: "dispatcher returned no result"}
 	}
-	res.Id = c.id
+	res.Id = r.id
 	size := proto.Size(res)
 	if size > s.cfg.maxMessageBytes-64 {
-		res = &actorv1.ResultEnvelope{Id: c.id, Code: int32(connect.CodeResourceExhausted),
+		res = &actorv1.ResultEnvelope{Id: r.id, Code: int32(connect.CodeResourceExhausted),
 			Message: "node stream: the response is larger than the message limit"}
 		size = proto.Size(res)
 	}
 	s.mu.Lock()
-	if s.running[c.id] != c {
+	c, ok := s.running[r.id]
+	if !ok || c.gen != r.gen {
 		s.mu.Unlock()
 		return
 	}
-	delete(s.running, c.id)
+	delete(s.running, r.id)
 	wake := s.out.push(res, size)
 	s.mu.Unlock()
-	c.end(nil)
+	if c.stop != nil {
+		c.stop()
+	}
 	if wake {
 		select {
 		case s.wake <- struct{}{}:
