@@ -23,7 +23,8 @@ func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, 
 	f := new(Future[Res])
 	if ref != nil && ctx != nil {
 		if tel := ref.sys.tel; tel.Tracing() {
-			ctx, f.call.Span = tel.StartClient(ctx, m.m.Procedure, ref.telemetry())
+			target := ref.traceTarget()
+			ctx, f.call.Span = tel.StartClient(ctx, m.m.Procedure, &target)
 		}
 	}
 	f.call.Init(ctx, m.m, req)
@@ -54,15 +55,28 @@ func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, 
 
 // telemetry describes the actor r names for the spans of calls to it.
 func (r *Ref) telemetry() *telemetry.Actor {
+	t := r.traceTarget()
+	return &t
+}
+
+// traceTarget describes the actor r names for the spans of calls to it,
+// as a value: a call describes its target without allocating.
+func (r *Ref) traceTarget() telemetry.Actor {
 	if r.a == nil {
-		return &telemetry.Actor{ID: r.r.ID, Class: r.r.Class, Name: r.r.Name, Node: r.r.Node()}
+		return telemetry.Actor{ID: r.r.ID, Class: r.r.Class, Name: r.r.Name, Node: r.r.Node()}
 	}
-	return actorTelemetry(r.a)
+	return actorTarget(r.a)
 }
 
 // actorTelemetry describes actor a for the spans of calls to it.
 func actorTelemetry(a *node.Actor) *telemetry.Actor {
-	return &telemetry.Actor{ID: a.ID, Class: a.Class.Name, Name: a.Spec.Name, Job: a.Job, Node: a.Node().ID}
+	t := actorTarget(a)
+	return &t
+}
+
+// actorTarget describes actor a for the spans of calls to it, as a value.
+func actorTarget(a *node.Actor) telemetry.Actor {
+	return telemetry.Actor{ID: a.ID, Class: a.Class.Name, Name: a.Spec.Name, Job: a.Job, Node: a.Node().ID}
 }
 
 // Get waits for the result. If ctx ends first it returns ctx's error (as a

@@ -31,7 +31,7 @@ type metrics struct {
 	resTotal   metric.Float64ObservableGauge
 	resUsed    metric.Float64ObservableGauge
 
-	sets sync.Map // setKey → metric.MeasurementOption
+	sets sync.Map // setKey → *attrSet
 }
 
 type setKey struct {
@@ -86,27 +86,42 @@ func firstErr(err, e error) error {
 	return e
 }
 
-func (m *metrics) set(k setKey, build func() []attribute.KeyValue) metric.MeasurementOption {
-	if o, ok := m.sets.Load(k); ok {
-		return o.(metric.MeasurementOption)
-	}
-	o, _ := m.sets.LoadOrStore(k, metric.WithAttributeSet(attribute.NewSet(build()...)))
-	return o.(metric.MeasurementOption)
+// attrSet is one attribute set as the options of a measurement, built
+// once: passing the slices themselves to Add and Record allocates
+// nothing, where a lone option would make a new slice for each.
+type attrSet struct {
+	add    []metric.AddOption
+	record []metric.RecordOption
 }
 
-func (m *metrics) classAttrs(class string) metric.MeasurementOption {
+// set returns the attribute set k, built with build on first use.
+func (m *metrics) set(k setKey, build func() []attribute.KeyValue) *attrSet {
+	if o, ok := m.sets.Load(k); ok {
+		return o.(*attrSet)
+	}
+	opt := metric.WithAttributeSet(attribute.NewSet(build()...))
+	o, _ := m.sets.LoadOrStore(k, &attrSet{add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}})
+	return o.(*attrSet)
+}
+
+// classAttrs is the attribute set of measurements of actors of class.
+func (m *metrics) classAttrs(class string) *attrSet {
 	return m.set(setKey{class: class, code: noCode}, func() []attribute.KeyValue {
 		return []attribute.KeyValue{ActorClass.String(class)}
 	})
 }
 
-func (m *metrics) methodAttrs(procedure, class string) metric.MeasurementOption {
+// methodAttrs is the attribute set of measurements of calls to
+// procedure on actors of class.
+func (m *metrics) methodAttrs(procedure, class string) *attrSet {
 	return m.set(setKey{procedure: procedure, class: class, code: noCode}, func() []attribute.KeyValue {
-		return []attribute.KeyValue{ActorClass.String(class), semconv.RPCMethod(SpanName(procedure))}
+		return []attribute.KeyValue{ActorClass.String(class), rpcMethod(procedure)}
 	})
 }
 
-func (m *metrics) callAttrs(procedure, class string, err error) metric.MeasurementOption {
+// callAttrs is the attribute set of calls to procedure on actors of class
+// that ended with err.
+func (m *metrics) callAttrs(procedure, class string, err error) *attrSet {
 	var code connect.Code
 	if err != nil {
 		code = connect.CodeOf(err)
@@ -116,7 +131,7 @@ func (m *metrics) callAttrs(procedure, class string, err error) metric.Measureme
 		if code != 0 {
 			status = code.String()
 		}
-		return []attribute.KeyValue{ActorClass.String(class), semconv.RPCMethod(SpanName(procedure)),
+		return []attribute.KeyValue{ActorClass.String(class), rpcMethod(procedure),
 			semconv.RPCResponseStatusCodeKey.String(status)}
 	})
 }

@@ -10,6 +10,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -67,6 +68,7 @@ type Telemetry struct {
 	propagator propagation.TextMapPropagator
 	node, job  attribute.KeyValue
 
+	clientAttrs clientAttrCache
 	metrics
 	owned   []func(context.Context) error // shut down at Shutdown, in order
 	server  *http.Server
@@ -85,9 +87,10 @@ func New(ctx context.Context, cfg Config) (t *Telemetry, err error) {
 		return nil, errors.New("a meter provider and a Prometheus address cannot both be set: add a Prometheus reader to the provider instead")
 	}
 	t = &Telemetry{
-		node: NodeID.String(cfg.NodeID),
-		job:  JobID.String(cfg.JobID),
-		log:  cfg.Log,
+		clientAttrs: clientAttrCache{seed: maphash.MakeSeed()},
+		node:        NodeID.String(cfg.NodeID),
+		job:         JobID.String(cfg.JobID),
+		log:         cfg.Log,
 	}
 	defer func() {
 		if err != nil {

@@ -3,12 +3,19 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
@@ -129,5 +136,138 @@ func TestEnvironmentBuildsProviders(t *testing.T) {
 	}
 	if err := tel.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// attrValue returns the value of key in kv, and how many times it is
+// there.
+func attrValue(kv []attribute.KeyValue, key attribute.Key) (string, int) {
+	var v string
+	n := 0
+	for _, a := range kv {
+		if a.Key == key {
+			v = a.Value.Emit()
+			n++
+		}
+	}
+	return v, n
+}
+
+// A call's spans carry its status code once: ok, or the code of the
+// error that replaced it.
+func TestCallStatusCode(t *testing.T) {
+	clearEnv(t)
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	tel, err := New(context.Background(), Config{TracerProvider: tp, MeterProvider: metricnoop.NewMeterProvider()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Actor{ID: "a1", Class: "counter.v1.Counter"}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{nil, "ok"},
+		{connect.NewError(connect.CodeNotFound, errors.New("no such thing")), "not_found"},
+		{errors.New("plain"), "unknown"},
+	} {
+		exp.Reset()
+		ctx, span := tel.StartClient(context.Background(), "/counter.v1.Counter/Get", a)
+		_, server := tel.StartServer(ctx, "/counter.v1.Counter/Get", a, time.Now())
+		server.End(c.err)
+		tel.EndCall(span, "/counter.v1.Counter/Get", "", time.Time{}, c.err)
+		spans := exp.GetSpans()
+		if len(spans) != 2 {
+			t.Fatalf("error %v: %d spans, want 2", c.err, len(spans))
+		}
+		for _, s := range spans {
+			if got, n := attrValue(s.Attributes, semconv.RPCResponseStatusCodeKey); got != c.want || n != 1 {
+				t.Errorf("error %v: %s span has rpc.response.status_code %q %d times, want %q once", c.err, s.SpanKind, got, n, c.want)
+			}
+			if wantErr := c.err != nil; (s.Status.Code == codes.Error) != wantErr {
+				t.Errorf("error %v: %s span status %v", c.err, s.SpanKind, s.Status)
+			}
+		}
+	}
+}
+
+// Client spans share the attributes of their target and method, built
+// once; each still gets its own target's.
+func TestClientAttributesPerTarget(t *testing.T) {
+	clearEnv(t)
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	tel, err := New(context.Background(), Config{TracerProvider: tp, JobID: "job-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More targets than slots, each called twice, so that some replace
+	// others.
+	for round := range 2 {
+		for i := range 3 * clientAttrSlots {
+			a := &Actor{ID: fmt.Sprintf("a%d", i), Class: "counter.v1.Counter", Node: "n1"}
+			if i%2 == 0 {
+				a.Name = "named"
+			}
+			if i%3 == 0 {
+				a.Job = "job-2"
+			}
+			procedure := "/counter.v1.Counter/Get"
+			if i%5 == 0 {
+				procedure = "/counter.v1.Counter/Increment"
+			}
+			kv := tel.clientAttrs.get(procedure, a, tel.job)
+			want := a.attrs(rpcSystem, rpcMethod(procedure), statusOK)
+			if a.Job == "" {
+				want = append(want, tel.job)
+			}
+			if !slices.Equal(kv, want) {
+				t.Fatalf("round %d: attributes of %+v %s = %v, want %v", round, a, procedure, kv, want)
+			}
+			if cap(kv) != len(kv) {
+				t.Fatalf("attributes have room to append to: cap %d, len %d", cap(kv), len(kv))
+			}
+		}
+	}
+}
+
+// A traced call allocates at most one object more than the SDK needs for
+// its two spans: the server span's attributes, which hold its queue time.
+func TestTracedCallAllocations(t *testing.T) {
+	clearEnv(t)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter())))
+	defer tp.Shutdown(context.Background())
+	tel, err := New(context.Background(), Config{TracerProvider: tp, MeterProvider: metricnoop.NewMeterProvider(), NodeID: "n1", JobID: "job-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const procedure = "/counter.v1.Counter/Increment"
+	ctx := context.Background()
+	runtime := testing.AllocsPerRun(100, func() {
+		a := Actor{ID: "a1", Class: "counter.v1.Counter", Job: "job-1", Node: "n1"}
+		cctx, span := tel.StartClient(ctx, procedure, &a)
+		_, server := tel.StartServer(cctx, procedure, &a, time.Now())
+		server.End(nil)
+		tel.EndCall(span, procedure, a.Class, time.Time{}, nil)
+	})
+
+	// The same spans and attributes, prebuilt, straight on the SDK.
+	tracer := tp.Tracer("bare")
+	a := Actor{ID: "a1", Class: "counter.v1.Counter", Job: "job-1", Node: "n1"}
+	client := a.attrs(rpcSystem, rpcMethod(procedure), statusOK)
+	server := a.attrs(rpcSystem, rpcMethod(procedure), statusOK, QueuedNanos.Int64(1))
+	bare := testing.AllocsPerRun(100, func() {
+		cctx, cs := tracer.Start(ctx, SpanName(procedure), clientOpts...)
+		cs.SetAttributes(client...)
+		_, ss := tracer.Start(cctx, SpanName(procedure), serverOpts...)
+		ss.SetAttributes(server...)
+		ss.End()
+		cs.End()
+	})
+	t.Logf("traced call: %v allocations, bare SDK: %v", runtime, bare)
+	if runtime > bare+1 {
+		t.Errorf("a traced call allocates %v times, the SDK alone %v: want at most one more", runtime, bare)
 	}
 }

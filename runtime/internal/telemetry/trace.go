@@ -34,13 +34,26 @@ var (
 	internalOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 )
 
-// Actor is what spans say about an actor.
+// Actor is what spans say about an actor. The functions given one read it
+// and keep nothing of it, so a caller may pass the address of a local.
 type Actor struct {
 	ID, Class, Name, Job, Node string
 }
 
-func (a *Actor) attrs() []attribute.KeyValue {
-	kv := make([]attribute.KeyValue, 0, 5)
+// attrs returns the actor's attributes followed by extra, in a slice
+// allocated once at its final size.
+func (a *Actor) attrs(extra ...attribute.KeyValue) []attribute.KeyValue {
+	n := 2 + len(extra)
+	for _, s := range [...]string{a.Name, a.Node, a.Job} {
+		if s != "" {
+			n++
+		}
+	}
+	return append(a.appendAttrs(make([]attribute.KeyValue, 0, n)), extra...)
+}
+
+// appendAttrs appends the actor's attributes, at most five, to kv.
+func (a *Actor) appendAttrs(kv []attribute.KeyValue) []attribute.KeyValue {
 	kv = append(kv, ActorID.String(a.ID), ActorClass.String(a.Class))
 	if a.Name != "" {
 		kv = append(kv, ActorName.String(a.Name))
@@ -58,6 +71,9 @@ func (a *Actor) attrs() []attribute.KeyValue {
 // leading slash, "counter.v1.Counter/Increment".
 func SpanName(procedure string) string { return strings.TrimPrefix(procedure, "/") }
 
+// rpcMethod is the rpc.method attribute of a call to procedure.
+func rpcMethod(procedure string) attribute.KeyValue { return semconv.RPCMethod(SpanName(procedure)) }
+
 // StartClient starts the client span of a call to target, made with ctx.
 // It returns the ctx the call carries to the method, and the span to end
 // with EndCall, nil when it does not record.
@@ -69,11 +85,7 @@ func (t *Telemetry) StartClient(ctx context.Context, procedure string, target *A
 	if !span.IsRecording() {
 		return ctx, nil
 	}
-	kv := append(target.attrs(), rpcSystem, semconv.RPCMethod(SpanName(procedure)))
-	if target.Job == "" {
-		kv = append(kv, t.job)
-	}
-	span.SetAttributes(kv...)
+	span.SetAttributes(t.clientAttrs.get(procedure, target, t.job)...)
 	return ctx, span
 }
 
@@ -83,6 +95,9 @@ type Server struct {
 	span trace.Span
 }
 
+// startTimer is the part of an SDK span that tells when it started.
+type startTimer interface{ StartTime() time.Time }
+
 // StartServer starts the server span around a method of actor a, under
 // the client span ctx carries. queued is when the call was queued, zero
 // if not measured.
@@ -91,21 +106,32 @@ func (t *Telemetry) StartServer(ctx context.Context, procedure string, a *Actor,
 		// Not measured: nothing records this call.
 		return ctx, Server{}
 	}
-	now := time.Now()
+	var span trace.Span
+	sctx := ctx
+	if t.Tracing() {
+		sctx, span = t.tracer.Start(ctx, SpanName(procedure), serverOpts...)
+		if !span.IsRecording() {
+			span = nil
+		}
+	}
+	// The call waited until its span started: take the span's start time
+	// rather than read the clock again, so that the two agree.
+	var now time.Time
+	if st, ok := span.(startTimer); ok {
+		now = st.StartTime()
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
 	wait := now.Sub(queued)
 	if t.Metering() {
-		t.queueWait.Record(ctx, wait.Seconds(), t.methodAttrs(procedure, a.Class))
+		t.queueWait.Record(ctx, wait.Seconds(), t.methodAttrs(procedure, a.Class).record...)
 	}
-	if !t.Tracing() {
-		return ctx, Server{}
+	if span == nil {
+		return sctx, Server{}
 	}
-	ctx, span := t.tracer.Start(ctx, SpanName(procedure), serverOpts[0], trace.WithTimestamp(now))
-	if !span.IsRecording() {
-		return ctx, Server{}
-	}
-	span.SetAttributes(append(a.attrs(), rpcSystem, semconv.RPCMethod(SpanName(procedure)),
-		QueuedNanos.Int64(int64(wait)))...)
-	return ctx, Server{span: span}
+	span.SetAttributes(a.attrs(rpcSystem, rpcMethod(procedure), statusOK, QueuedNanos.Int64(int64(wait)))...)
+	return sctx, Server{span: span}
 }
 
 // Panicked marks the method as panicked with message and stack.
@@ -131,12 +157,16 @@ func (s Server) End(err error) {
 }
 
 // endWith sets the status from err and ends span.
+//
+// A call's spans start with the status code ok, replaced here only when
+// the call failed (a later value of an attribute wins). Setting it at the
+// start, with the other attributes, lets the SDK size the span's
+// attributes once: an attribute added at the end would make it grow them,
+// the largest allocation of a traced call.
 func endWith(span trace.Span, err error) {
-	if err == nil {
-		span.SetAttributes(semconv.RPCResponseStatusCodeKey.String(codeOK))
-	} else {
+	if err != nil {
 		code := connect.CodeOf(err)
-		span.SetAttributes(semconv.RPCResponseStatusCodeKey.String(code.String()))
+		span.SetAttributes(codeAttrs(code)...)
 		span.SetStatus(codes.Error, code.String()+": "+err.Error())
 	}
 	span.End()
@@ -145,6 +175,31 @@ func endWith(span trace.Span, err error) {
 // codeOK is the status code of a call that succeeded; the others are
 // Connect's code names.
 const codeOK = "ok"
+
+// statusOK is the status code attribute of a call that succeeded, and of
+// one in flight; errAttrs are those of calls that failed, built once:
+// ending a span builds no attributes.
+var (
+	statusOK = semconv.RPCResponseStatusCodeKey.String(codeOK)
+	errAttrs = func() (kv [maxCode + 1][]attribute.KeyValue) {
+		for c := range kv {
+			kv[c] = []attribute.KeyValue{semconv.RPCResponseStatusCodeKey.String(connect.Code(c).String())}
+		}
+		return kv
+	}()
+)
+
+// maxCode is the highest Connect code, unauthenticated.
+const maxCode = connect.CodeUnauthenticated
+
+// codeAttrs returns the status attributes of a call that failed with
+// code.
+func codeAttrs(code connect.Code) []attribute.KeyValue {
+	if code <= maxCode {
+		return errAttrs[code]
+	}
+	return []attribute.KeyValue{semconv.RPCResponseStatusCodeKey.String(code.String())}
+}
 
 // EndCall ends a call: its client span, if any, and, on the node that
 // hosts the target (class is its class), the call's count and duration
@@ -157,9 +212,9 @@ func (t *Telemetry) EndCall(span trace.Span, procedure, class string, queued tim
 		return
 	}
 	d := time.Since(queued)
-	opt := t.callAttrs(procedure, class, err)
-	t.calls.Add(context.Background(), 1, opt)
-	t.duration.Record(context.Background(), d.Seconds(), opt)
+	set := t.callAttrs(procedure, class, err)
+	t.calls.Add(context.Background(), 1, set.add...)
+	t.duration.Record(context.Background(), d.Seconds(), set.record...)
 }
 
 // StartSpawn starts the span of spawning an actor of class. The returned
@@ -210,7 +265,7 @@ func (t *Telemetry) Restarted(ctx context.Context, a *Actor, cause string, resta
 		return
 	}
 	if t.Metering() {
-		t.restarts.Add(ctx, 1, t.classAttrs(a.Class))
+		t.restarts.Add(ctx, 1, t.classAttrs(a.Class).add...)
 	}
 	if !t.Tracing() {
 		return
