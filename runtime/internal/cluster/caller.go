@@ -238,15 +238,18 @@ func (t *Target) failed(inv *invocation) {
 	}
 }
 
-// finish removes inv from the flights.
-func (t *Target) finish(inv *invocation) {
+// finish removes inv from the flights and returns what ends its own ctx,
+// if it has one.
+func (t *Target) finish(inv *invocation) context.CancelFunc {
 	t.mu.Lock()
 	t.removeLocked(inv)
 	if !inv.settled {
 		t.unsettled--
 	}
 	t.notifyLocked()
+	stop := inv.stopLocked()
 	t.mu.Unlock()
+	return stop
 }
 
 // awaitTurn waits until every call made before inv is settled, for at
@@ -308,8 +311,7 @@ func (c *Client) Invoke(ctx context.Context, t *Target, m *node.Method, req prot
 		r.Resolve(nil, connect.NewError(connect.CodeInvalidArgument, err))
 		return nil
 	}
-	inv := &invocation{c: c, caller: ctx, ctx: ctx, t: t, m: m, body: body, md: metadata, done: r, retries: t.MaxTaskRetries,
-		delay: time.Millisecond}
+	inv := &invocation{c: c, ctx: ctx, t: t, m: m, body: body, md: metadata, done: r, retries: t.MaxTaskRetries}
 	if m.HasRetries {
 		inv.retries = int(m.MaxTaskRetries)
 	}
@@ -329,32 +331,38 @@ func (c *Client) Invoke(ctx context.Context, t *Target, m *node.Method, req prot
 
 // invocation is one remote call with what its retries need.
 type invocation struct {
-	c      *Client
-	caller context.Context // the caller's
+	c *Client
 	// ctx is the caller's, or, once the call is sent again, a child of it
 	// that Cancel ends.
-	ctx      context.Context
-	t        *Target
-	m        *node.Method
-	body     []byte
-	md       map[string]string
-	done     Resolver
-	retries  int
-	deadline time.Time // when waiting for a node gives up; set by the first pause
-	delay    time.Duration
+	ctx     context.Context
+	t       *Target
+	m       *node.Method
+	body    []byte
+	md      map[string]string
+	done    Resolver
+	retries int
+	again   *resending // nil until the call is sent again
 
 	// Guarded by t.mu.
 	prev, next *invocation // in t's calls not finished
-	settled    bool
 	sentTo     string
 	sendNo     uint64
 	pending    *transport.Pending // the last attempt
-	attempts   int
+	attempts   uint32
+	settled    bool
 	cancelled  bool
-	stopRetry  context.CancelFunc // ends ctx once the call is sent again
 
 	env   actorv1.CallEnvelope // the first attempt's
 	first transport.Pending    // the first attempt's
+}
+
+// resending is what a call sent again needs, made the first time: most
+// calls never are.
+type resending struct {
+	caller   context.Context // the caller's
+	deadline time.Time       // when waiting for a node gives up; set by the first pause
+	delay    time.Duration
+	stop     context.CancelFunc // ends the invocation's ctx; guarded by t.mu
 }
 
 // Cancel ends the call with canceled and tells its node to cancel it.
@@ -366,7 +374,7 @@ func (inv *invocation) Cancel() {
 		return
 	}
 	inv.cancelled = true
-	p, stop := inv.pending, inv.stopRetry
+	p, stop := inv.pending, inv.stopLocked()
 	t.mu.Unlock()
 	if p != nil {
 		p.Cancel() // nothing once the attempt has its result
@@ -378,16 +386,17 @@ func (inv *invocation) Cancel() {
 
 // pause waits before the next attempt, longer each time.
 func (inv *invocation) pause(why error) error {
-	if inv.deadline.IsZero() {
-		inv.deadline = time.Now().Add(giveUp)
+	r := inv.again // set by retry, which calls pause
+	if r.deadline.IsZero() {
+		r.deadline = time.Now().Add(giveUp)
 	}
-	if time.Now().After(inv.deadline) {
+	if time.Now().After(r.deadline) {
 		return errs.Unavailable(&errs.ActorUnavailableError{ActorID: inv.t.ID, Class: inv.t.Class,
 			Reason: fmt.Sprintf("no reachable node for %v: %v", giveUp, why)})
 	}
-	timer := time.NewTimer(inv.delay)
+	timer := time.NewTimer(r.delay)
 	defer timer.Stop()
-	inv.delay = min(inv.delay*2, 100*time.Millisecond)
+	r.delay = min(r.delay*2, 100*time.Millisecond)
 	select {
 	case <-timer.C:
 		return nil
@@ -475,14 +484,19 @@ func (inv *invocation) Receive(res *actorv1.ResultEnvelope, err error) {
 
 // end removes inv from its target's flights and reports its outcome.
 func (inv *invocation) end(out proto.Message, err error) {
-	inv.t.finish(inv)
-	inv.t.mu.Lock()
-	stop := inv.stopRetry
-	inv.t.mu.Unlock()
-	if stop != nil {
+	if stop := inv.t.finish(inv); stop != nil {
 		stop()
 	}
 	inv.done.Resolve(out, err)
+}
+
+// stopLocked returns what ends the invocation's own ctx, nil if it has
+// none. The caller holds t.mu.
+func (inv *invocation) stopLocked() context.CancelFunc {
+	if inv.again == nil {
+		return nil
+	}
+	return inv.again.stop
 }
 
 // retry sends inv again, after a pause when why (the last attempt's
@@ -495,8 +509,12 @@ func (inv *invocation) retry(why error) {
 		inv.end(nil, errs.FromContext(context.Canceled))
 		return
 	}
-	last := inv.stopRetry
-	inv.ctx, inv.stopRetry = context.WithCancel(inv.caller)
+	if inv.again == nil {
+		inv.again = &resending{caller: inv.ctx, delay: time.Millisecond}
+	}
+	r := inv.again
+	last := r.stop
+	inv.ctx, r.stop = context.WithCancel(r.caller)
 	inv.t.mu.Unlock()
 	if last != nil {
 		last()

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -250,7 +249,7 @@ func (a *Actor) State() State {
 func (a *Actor) Submit(c *Call) {
 	c.target = a
 	if a.node.Tel.Measure(c.Ctx) {
-		c.queuedAt = time.Now()
+		c.queuedAt = stamp()
 	}
 	c.retries = a.Spec.MaxTaskRetries
 	if c.Method.HasRetries {
@@ -457,9 +456,9 @@ func invoke(at *attempt) (resp proto.Message, err error, panicked *errs.Cause) {
 	c := at.ctx.call
 	var ctx context.Context = &at.ctx
 	var span telemetry.Server
-	if !c.queuedAt.IsZero() {
+	if c.queuedAt != 0 {
 		a := c.target
-		ctx, span = a.node.Tel.StartServer(ctx, c.Method.Procedure, a.telemetry(), c.queuedAt)
+		ctx, span = a.node.Tel.StartServer(ctx, c.Method.Procedure, a.telemetry(), c.queued())
 	}
 	defer func() {
 		if r := recover(); r != nil {

@@ -45,9 +45,9 @@ type Call struct {
 	seq     uint64 // arrival order at the target actor
 	retries int    // retries left; -1 is without limit
 	target  *Actor
-	// queuedAt is when the call reached its actor; zero unless its span
-	// records or metrics are on.
-	queuedAt time.Time
+	// queuedAt is when the call reached its actor (see stamp); zero unless
+	// its span records or metrics are on.
+	queuedAt int64
 
 	stopWatch func() bool // stops the watch on Ctx while queued
 	first     attempt     // the first attempt, allocated with the call
@@ -56,6 +56,21 @@ type Call struct {
 	// waitingOn is the call this call's method is blocked on, for
 	// deadlock detection.
 	waitingOn atomic.Pointer[Call]
+}
+
+// epoch is the origin of call timestamps: a time with a monotonic reading,
+// so that a timestamp costs 8 bytes and keeps that reading.
+var epoch = time.Now()
+
+// stamp returns the current time as a call timestamp: never 0.
+func stamp() int64 { return max(int64(time.Since(epoch)), 1) }
+
+// queued returns when the call reached its actor, or the zero time.
+func (c *Call) queued() time.Time {
+	if c.queuedAt == 0 {
+		return time.Time{}
+	}
+	return epoch.Add(time.Duration(c.queuedAt))
 }
 
 // Init prepares a call. It must be called once before the call is submitted.
@@ -126,7 +141,7 @@ func (c *Call) wake() {
 // observe ends the call's client span and counts the call, before any
 // waiter can see the result.
 func (c *Call) observe() {
-	if c.Span == nil && c.queuedAt.IsZero() {
+	if c.Span == nil && c.queuedAt == 0 {
 		return
 	}
 	var tel *telemetry.Telemetry
@@ -134,7 +149,7 @@ func (c *Call) observe() {
 	if a := c.target; a != nil {
 		tel, class = a.node.Tel, a.Class.Name
 	}
-	tel.EndCall(c.Span, c.Method.Procedure, class, c.queuedAt, c.err)
+	tel.EndCall(c.Span, c.Method.Procedure, class, c.queued(), c.err)
 }
 
 // Cancel removes the call from its actor's queue if it has not started;

@@ -15,10 +15,15 @@ type ending struct {
 	mu    sync.Mutex
 	done  chan struct{}
 	err   error
-	after []*afterFunc
+	after *afterFunc // registered with AfterFunc, the latest first
 }
 
-type afterFunc struct{ f func() }
+// afterFunc is a function registered with AfterFunc, in a list: a
+// context that has none costs one pointer.
+type afterFunc struct {
+	f    func()
+	next *afterFunc
+}
 
 var closedChan = func() chan struct{} {
 	c := make(chan struct{})
@@ -29,7 +34,7 @@ var closedChan = func() chan struct{} {
 // end records err and closes the done channel. It returns the functions
 // registered with AfterFunc, for the caller to start, and false if the
 // context had already ended.
-func (e *ending) end(err error) ([]*afterFunc, bool) {
+func (e *ending) end(err error) (*afterFunc, bool) {
 	e.mu.Lock()
 	if e.err != nil {
 		e.mu.Unlock()
@@ -47,8 +52,8 @@ func (e *ending) end(err error) ([]*afterFunc, bool) {
 
 // startAfter runs the functions end returned, each on a goroutine of its
 // own.
-func startAfter(after []*afterFunc) {
-	for _, a := range after {
+func startAfter(after *afterFunc) {
+	for a := after; a != nil; a = a.next {
 		go a.f()
 	}
 }
@@ -83,15 +88,15 @@ func (e *ending) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	a := &afterFunc{f: f}
-	e.after = append(e.after, a)
+	a := &afterFunc{f: f, next: e.after}
+	e.after = a
 	e.mu.Unlock()
 	return func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		for i, b := range e.after {
-			if b == a {
-				e.after = append(e.after[:i], e.after[i+1:]...)
+		for p := &e.after; *p != nil; p = &(*p).next {
+			if *p == a {
+				*p = a.next
 				return true
 			}
 		}
