@@ -98,6 +98,9 @@ func (f *Future[T]) Get(ctx context.Context) (T, error) {
 // Done is closed when the result is ready.
 func (f *Future[T]) Done() <-chan struct{} { return f.call.Done() }
 
+// ready reports whether the result is in, without making Done's channel.
+func (f *Future[T]) ready() bool { return f.call.Ready() }
+
 // Cancel cancels the call: removed from the queue if it has not started
 // (Get then fails with code canceled), its method's ctx cancelled if it is
 // running. A cancelled call is never retried.
@@ -176,6 +179,9 @@ func waitAny[F Waitable](ctx context.Context, futs []F, n int) error {
 }
 
 func isDone(w Waitable) bool {
+	if r, ok := w.(interface{ ready() bool }); ok {
+		return r.ready() // without making its Done channel
+	}
 	select {
 	case <-w.Done():
 		return true

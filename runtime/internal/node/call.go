@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,11 +36,14 @@ type Call struct {
 	// Cancel calls it.
 	Remote interface{ Cancel() }
 
-	resp    proto.Message
-	err     error
-	done    chan struct{} // nil for a call made with InitNotify
-	notify  Notifier      // nil unless InitNotify
-	aborted atomic.Bool   // see Abort
+	resp proto.Message
+	err  error
+	// fin is locked from Init until the result is set: a waiter with no
+	// ctx to watch parks on it, which costs no channel.
+	fin    sync.Mutex
+	ch     atomic.Pointer[chan struct{}] // Done's channel, made on first use
+	notify Notifier                      // nil unless InitNotify
+	flags  atomic.Uint32                 // flagAborted, flagResult, ...
 
 	state   atomic.Int32
 	seq     uint64 // arrival order at the target actor
@@ -73,10 +77,18 @@ func (c *Call) queued() time.Time {
 	return epoch.Add(time.Duration(c.queuedAt))
 }
 
+// The bits of Call.flags.
+const (
+	flagAborted = 1 << iota // see Abort
+	flagResult              // the result is set
+	flagClosed              // Done's channel is closed
+	flagNotify              // made with InitNotify: fin is not locked
+)
+
 // Init prepares a call. It must be called once before the call is submitted.
 func (c *Call) Init(ctx context.Context, m *Method, req proto.Message) {
 	c.Method, c.Req, c.Ctx = m, req, ctx
-	c.done = make(chan struct{})
+	c.fin.Lock()
 }
 
 // Notifier is told when a call made with InitNotify completes.
@@ -89,17 +101,43 @@ type Notifier interface {
 	CallDone(*Call)
 }
 
-// InitNotify is Init for a call whose completion only n observes: it has
-// no Done channel, so nothing may Wait on it.
+// InitNotify is Init for a call whose completion n is told of.
 func (c *Call) InitNotify(ctx context.Context, m *Method, req proto.Message, n Notifier) {
 	c.Method, c.Req, c.Ctx, c.notify = m, req, ctx, n
+	c.flags.Store(flagNotify)
 }
 
-// Done is closed when the call's result is ready; nil for a call made
-// with InitNotify.
-func (c *Call) Done() <-chan struct{} { return c.done }
+// Done returns a channel closed when the call's result is ready. The
+// channel is made on the first Done: a call that is only waited for with
+// Wait needs none.
+func (c *Call) Done() <-chan struct{} {
+	if p := c.ch.Load(); p != nil {
+		return *p
+	}
+	ch := make(chan struct{})
+	if !c.ch.CompareAndSwap(nil, &ch) {
+		return *c.ch.Load()
+	}
+	// wake sets flagResult before it looks for the channel, and atomics
+	// are sequentially consistent: it sees the channel or this sees the
+	// flag, and closeDone closes it once either way.
+	if c.flags.Load()&flagResult != 0 {
+		c.closeDone(&ch)
+	}
+	return ch
+}
 
-// Result returns the response and error; valid after Done is closed.
+// Ready reports whether the call's result is set.
+func (c *Call) Ready() bool { return c.flags.Load()&flagResult != 0 }
+
+// closeDone closes Done's channel unless it is closed.
+func (c *Call) closeDone(ch *chan struct{}) {
+	if c.flags.Or(flagClosed)&flagClosed == 0 {
+		close(*ch)
+	}
+}
+
+// Result returns the response and error; valid once the call is done.
 func (c *Call) Result() (proto.Message, error) { return c.resp, c.err }
 
 // Fail completes a call that never reached an actor.
@@ -127,15 +165,20 @@ func (c *Call) complete(resp proto.Message, err error) {
 	c.wake()
 }
 
-// wake closes Done or tells the Notifier.
+// wake publishes the result to the waiters, closes Done's channel if it
+// was made, and tells the Notifier.
 func (c *Call) wake() {
-	if c.done != nil {
-		close(c.done)
+	flags := c.flags.Or(flagResult)
+	if p := c.ch.Load(); p != nil {
+		c.closeDone(p)
 	}
-	if n := c.notify; n != nil {
+	if flags&flagNotify != 0 {
+		n := c.notify
 		c.notify = nil
 		n.CallDone(c)
+		return
 	}
+	c.fin.Unlock()
 }
 
 // observe ends the call's client span and counts the call, before any
@@ -168,7 +211,7 @@ func (c *Call) Cancel() {
 // running call's context ends with context.Canceled, and the call is not
 // retried. It does nothing once the call is done.
 func (c *Call) Abort() {
-	c.aborted.Store(true)
+	c.flags.Or(flagAborted)
 	a := c.target
 	if a == nil {
 		return
@@ -187,7 +230,7 @@ func (c *Call) Abort() {
 
 // ctxErr is the error of the call's context, or canceled once aborted.
 func (c *Call) ctxErr() error {
-	if c.aborted.Load() {
+	if c.flags.Load()&flagAborted != 0 {
 		return context.Canceled
 	}
 	return c.Ctx.Err()
@@ -198,10 +241,8 @@ func (c *Call) ctxErr() error {
 // actor waiting on a call that is queued behind itself, directly or
 // through other actors' waits, gets ErrDeadlock and the call is cancelled.
 func (c *Call) Wait(ctx context.Context) error {
-	select {
-	case <-c.done:
+	if c.Ready() {
 		return nil
-	default:
 	}
 	if waiter := CallFrom(ctx); waiter != nil {
 		waiter.waitingOn.Store(c)
@@ -217,11 +258,16 @@ func (c *Call) Wait(ctx context.Context) error {
 		}
 	}
 	if ctx.Done() == nil {
-		<-c.done
+		if c.flags.Load()&flagNotify != 0 {
+			<-c.Done()
+			return nil
+		}
+		c.fin.Lock() // held until the result is set
+		c.fin.Unlock()
 		return nil
 	}
 	select {
-	case <-c.done:
+	case <-c.Done():
 		return nil
 	case <-ctx.Done():
 		return errs.FromContext(ctx.Err())
