@@ -24,6 +24,9 @@ import (
 type microRow struct {
 	name     string // Ray's name for the row
 	workload string // the bench.Workload it runs; its Baseline runs beside it
+	// baseline, when set, is the workload run beside it instead of the
+	// workload's own Baseline.
+	baseline string
 	metric   string // the unit of the workload's metric it shows
 	// baselineMetric is the baseline's metric it is compared with, if
 	// the baseline reports it under another unit.
@@ -49,6 +52,8 @@ var localRows = []microRow{
 // this one as a driver, read against the TCP baselines of runtime/bench.
 var remoteRows = []microRow{
 	{name: "1:1 actor calls sync (remote)", workload: "RemoteSync", metric: "calls/s", unit: "calls/s"},
+	{name: "1:1 actor call latency (remote)", workload: "RemoteSync", baseline: "BaselineConnectUnary",
+		metric: "p50-ns", unit: "µs p50", scale: 1e-3},
 	{name: "1:1 actor calls async (remote)", workload: "RemoteAsync1000", metric: "calls/s", unit: "calls/s"},
 	{name: "n:n actor calls async (remote)", workload: "RemoteNtoN", metric: "calls/s", unit: "calls/s"},
 }
@@ -83,6 +88,8 @@ machine and its load.
 
 Rows:
   1:1 actor calls sync        one call at a time to one actor
+  1:1 actor call latency      the median time of such a call (remote only, against
+                              a bare Connect unary call to the second process)
   1:1 actor calls async       1000 calls in flight to one actor, then wait for all
   1:1 actor calls concurrent  16 callers on one actor with max_concurrency 16
   1:n actor calls async       one caller, 5000 calls over 8 actors, then wait for all
@@ -172,7 +179,11 @@ func runMicrobenchmark(ctx context.Context, stdout, _ io.Writer, args []string) 
 		if err != nil {
 			return err
 		}
-		b, err := bench.Lookup(w.Baseline)
+		baseline := w.Baseline
+		if r.baseline != "" {
+			baseline = r.baseline
+		}
+		b, err := bench.Lookup(baseline)
 		if err != nil {
 			return err
 		}
