@@ -63,8 +63,10 @@ func Filter(key, value string) ListOption {
 	})
 }
 
-// ListActors lists every actor the system has known, dead ones included,
-// oldest first.
+// ListActors lists the actors the system knows, oldest first: every live
+// actor and the most recent dead ones. Each table keeps at most
+// WithDeadActorRetention dead actors (default 10,000) and evicts the
+// oldest dead beyond that, so an evicted actor is no longer listed.
 func (s *System) ListActors(ctx context.Context, opts ...ListOption) ([]ActorInfo, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err

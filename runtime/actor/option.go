@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"maps"
 
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -30,6 +33,8 @@ type config struct {
 	nodeID    string
 	cluster   clusterConfig
 	durable   durableConfig
+	// deadRetention is WithDeadActorRetention's n; nil is the default.
+	deadRetention *int
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
@@ -127,4 +132,43 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 // says which), until Shutdown. Default: no endpoint.
 func WithPrometheus(addr string) Option {
 	return optionFunc(func(c *config) { c.prometheusAddr = addr })
+}
+
+// DefaultDeadActorRetention is how many dead actors each table keeps
+// unless WithDeadActorRetention says otherwise.
+const DefaultDeadActorRetention = node.DefaultDeadRetention
+
+// WithDeadActorRetention caps the dead actors kept for listings and
+// lookups: each table that records actors (a node's, and a cluster head's,
+// in memory and in its store) keeps at most n dead actors and evicts the
+// oldest dead, by time of death, beyond that. 0 keeps none; a negative n
+// is an ErrInvalidOption at Start, Connect or RunNode. Live actors are
+// never evicted.
+//
+// Default DefaultDeadActorRetention, 10,000. Without a cap a system that
+// spawns and ends many short-lived actors would grow without bound, and
+// so would its listings. Ray caps the destroyed actors it keeps for its
+// state API the same way, at 100,000 per cluster
+// (RAY_maximum_gcs_destroyed_actor_cached_count); 10,000 per table is
+// enough to look into recent deaths while keeping what a node or head
+// holds, stores and lists for them to a few megabytes.
+//
+// An evicted actor is gone from ListActors, and looking it up by id or
+// name fails with ErrActorNotFound. Handles to it keep failing as they did
+// once it died: with ErrActorDied from a handle in the process that hosted
+// it, and with ErrActorDied or ErrActorNotFound from elsewhere in a
+// cluster, promptly.
+func WithDeadActorRetention(n int) Option {
+	return optionFunc(func(c *config) { c.deadRetention = &n })
+}
+
+// deadActorRetention returns the retention cfg asks for, checked.
+func (c *config) deadActorRetention() (int, error) {
+	if c.deadRetention == nil {
+		return DefaultDeadActorRetention, nil
+	}
+	if n := *c.deadRetention; n < 0 {
+		return 0, errs.Newf(errs.ErrInvalidOption, "WithDeadActorRetention(%d): the number of dead actors kept cannot be negative", n)
+	}
+	return *c.deadRetention, nil
 }

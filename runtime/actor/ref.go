@@ -144,8 +144,9 @@ func Lookup[I proto.Message, A, H any](ctx context.Context, sys *System, class *
 
 // FromRef turns a reference received in a message into a typed handle of
 // class. It fails with ErrWrongClass for another class and with
-// ErrActorNotFound for an actor the cluster never had. It is called by
-// generated code (CounterFromRef).
+// ErrActorNotFound for an actor the system never had, or a dead one it no
+// longer retains (see WithDeadActorRetention). It is called by generated
+// code (CounterFromRef).
 func FromRef[I proto.Message, A, H any](sys *System, class *Class[I, A], ref *actorv1.ActorRef, wrap func(*Ref) H) (H, error) {
 	var zero H
 	if err := sys.checkOpen(); err != nil {

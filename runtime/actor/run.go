@@ -37,8 +37,10 @@ import (
 //	start --address HOST:PORT [--token T] [--port N] [--host H] [--advertise-host H] [node flags]
 //
 // node flags: --num-cpus F, --num-gpus F, --memory BYTES, --resources JSON
-// ({"writer_node": 1}), --labels k=v,..., --node-id ID, and for TLS
-// --tls-cert FILE --tls-key FILE [--tls-ca FILE].
+// ({"writer_node": 1}), --labels k=v,..., --node-id ID,
+// --dead-actor-retention N (see WithDeadActorRetention; on a head it caps
+// the head's tables too), and for TLS --tls-cert FILE --tls-key FILE
+// [--tls-ca FILE].
 //
 // With --tls-cert and --tls-key (PEM files) the node serves HTTP/2 over
 // TLS only, and reaches the head and other nodes over TLS, trusting the
@@ -77,6 +79,7 @@ type nodeFlags struct {
 	tlsCert, tlsKey   string
 	tlsCA             string
 	metricsAddr       string
+	deadRetention     int
 }
 
 func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
@@ -105,8 +108,14 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "trust these PEM certificate authorities for the head and nodes (default: the system's and --tls-cert)")
 	fs.StringVar(&f.metricsAddr, "metrics-address", "", "serve the node's Prometheus metrics at HOST:PORT/metrics (default: off)")
+	fs.IntVar(&f.deadRetention, "dead-actor-retention", DefaultDeadActorRetention, "how many dead actors the node (and a head) keeps for listings; the oldest dead are evicted first; 0 keeps none")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: %v", err)
+	}
+	retentionSet := false
+	fs.Visit(func(fl *flag.Flag) { retentionSet = retentionSet || fl.Name == "dead-actor-retention" })
+	if retentionSet && f.deadRetention < 0 {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --dead-actor-retention %d: the number of dead actors kept cannot be negative", f.deadRetention)
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give both --tls-cert and --tls-key, or neither")
@@ -159,6 +168,9 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	if f.metricsAddr != "" {
 		opts = append(opts, WithPrometheus(f.metricsAddr))
 	}
+	if retentionSet {
+		opts = append(opts, WithDeadActorRetention(f.deadRetention))
+	}
 	return &f, opts, nil
 }
 
@@ -187,6 +199,10 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	}
 	cfg := newConfig(append(opts, flagOpts...))
 	tlsConf, err := cfg.cluster.clientTLS()
+	if err != nil {
+		return err
+	}
+	retention, err := cfg.deadActorRetention()
 	if err != nil {
 		return err
 	}
@@ -239,7 +255,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		head, err = cluster.NewHead(cluster.HeadConfig{
 			StateDir: dir, Log: cfg.log, HTTPClient: cluster.AuthClient(hc, token), Scheme: scheme,
 			HeartbeatInterval: f.heartbeat, HeartbeatTimeout: f.heartbeatTimeout,
-			NewID: func() string { return newID(12) },
+			NewID: func() string { return newID(12) }, DeadActorRetention: &retention,
 		})
 		if err != nil {
 			_ = lis.Close()

@@ -74,11 +74,16 @@ func newSystem(ctx context.Context, cfg *config) (*System, resources.Set, error)
 	if err != nil {
 		return nil, nil, err
 	}
+	retention, err := cfg.deadActorRetention()
+	if err != nil {
+		return nil, nil, err
+	}
 	id := cfg.nodeID
 	if id == "" {
 		id = newID(8)
 	}
 	n := node.New(id, cfg.log)
+	n.SetDeadRetention(retention)
 	for _, r := range cfg.classes {
 		if r.err != nil {
 			return nil, nil, r.err

@@ -37,6 +37,11 @@ type HeadConfig struct {
 	HeartbeatTimeout time.Duration
 	// NewID returns a fresh actor or job id.
 	NewID func() string
+	// DeadActorRetention is how many dead actors the head keeps, in memory
+	// and in its store, for listings and lookups; beyond it the oldest
+	// dead, by time of death, are evicted from both. 0 keeps none; nil is
+	// node.DefaultDeadRetention. A negative value is taken as 0.
+	DeadActorRetention *int
 }
 
 // Head is the control plane of a cluster, served as actor.v1.HeadService.
@@ -61,6 +66,12 @@ type Head struct {
 	pgs *headGroups
 	// dur is the durable actors' activation table (durable.go).
 	dur durableTable
+	// dead are the dead actors still in actors, oldest death first, and
+	// deadCap how many of them the head keeps (retain.go).
+	dead      []*headActor
+	deadCap   int
+	deathSeq  uint64 // the last death's number, in the store's dead bucket
+	staleRefs int    // evicted actors still in order
 }
 
 type nameKey struct{ namespace, name string }
@@ -79,6 +90,12 @@ type headActor struct {
 	spec node.Spec
 	// creating is set while the head asks a node to create the actor.
 	creating bool
+	// deathSeq numbers the actor's death among the head's, 0 until it
+	// dies (and for actors that died before the head numbered deaths).
+	deathSeq uint64
+	// evicted is set once the dead actor is dropped from the head's
+	// tables; it may linger in order until the next compaction.
+	evicted bool
 }
 
 func (a *headActor) info() *actorv1.ActorInfo { return a.rec.GetInfo() }
@@ -105,9 +122,12 @@ func NewHead(cfg HeadConfig) (*Head, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Head{cfg: cfg, st: st, done: make(chan struct{}),
+	h := &Head{cfg: cfg, st: st, done: make(chan struct{}), deadCap: node.DefaultDeadRetention,
 		nodes: map[string]*headNode{}, actors: map[string]*headActor{}, names: map[nameKey]*headActor{},
 		jobs: map[string]*headJob{}, clients: map[string]actorv1connect.NodeServiceClient{}}
+	if cfg.DeadActorRetention != nil {
+		h.deadCap = max(*cfg.DeadActorRetention, 0)
+	}
 	if err := h.recover(); err != nil {
 		_ = st.close()
 		return nil, err
@@ -157,6 +177,9 @@ func (h *Head) recover() error {
 	}
 	for _, j := range w.jobs {
 		h.jobs[j.GetJobId()] = &headJob{info: j, lastSeen: now}
+	}
+	if err := h.recoverDead(w.deaths); err != nil {
+		return fmt.Errorf("recover dead actors: %w", err)
 	}
 	if len(w.actors) > 0 || len(w.nodes) > 0 {
 		h.cfg.Log.Info("head state recovered", "nodes", len(w.nodes), "actors", len(w.actors), "jobs", len(w.jobs))
@@ -219,6 +242,7 @@ func (h *Head) run(todo []func()) {
 }
 
 func (h *Head) persistLocked(w *write) {
+	h.dropEvictedLocked(w)
 	if err := h.st.put(w); err != nil {
 		h.cfg.Log.Error("head state: write failed", "error", err)
 	}
@@ -267,7 +291,8 @@ func (h *Head) lostLocked(a *headActor, w *write, cause errs.Cause) []func() {
 }
 
 // deadLocked records an actor's death: its name and resources are free,
-// the actors it owns die.
+// the actors it owns die, and the oldest dead beyond the retention are
+// evicted (retain.go).
 func (h *Head) deadLocked(a *headActor, w *write, cause errs.Cause) []func() {
 	in := a.info()
 	if a.dead() {
@@ -284,6 +309,7 @@ func (h *Head) deadLocked(a *headActor, w *write, cause errs.Cause) []func() {
 	if a.spec.Name != "" && h.names[key] == a {
 		delete(h.names, key)
 	}
+	h.retireLocked(a, w)
 	var todo []func()
 	for _, c := range h.order {
 		if !c.dead() && !c.spec.Detached && c.info().GetOwnerActorId() == in.GetActorId() {

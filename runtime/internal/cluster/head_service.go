@@ -261,7 +261,8 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 	return connect.NewResponse(&actorv1.SpawnActorResponse{Actor: out}), nil
 }
 
-// GetActor finds an actor by id, or the live actor bound to a name.
+// GetActor finds an actor by id (a live one, or a dead one the head
+// retains), or the live actor bound to a name.
 func (h *Head) GetActor(_ context.Context, req *connect.Request[actorv1.GetActorRequest]) (*connect.Response[actorv1.GetActorResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -269,7 +270,7 @@ func (h *Head) GetActor(_ context.Context, req *connect.Request[actorv1.GetActor
 	if m.GetActorId() != "" {
 		a := h.actors[m.GetActorId()]
 		if a == nil {
-			return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s", m.GetActorId())
+			return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s (never spawned, or dead and evicted from the dead actors the head retains)", m.GetActorId())
 		}
 		return connect.NewResponse(&actorv1.GetActorResponse{Actor: h.infoLocked(a)}), nil
 	}
@@ -317,12 +318,16 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 	return connect.NewResponse(&actorv1.KillActorResponse{}), nil
 }
 
-// ListActors lists the actors, oldest first, filtered by column.
+// ListActors lists the actors, oldest first, filtered by column: the live
+// ones and the dead ones the head retains (HeadConfig.DeadActorRetention).
 func (h *Head) ListActors(_ context.Context, req *connect.Request[actorv1.ListActorsRequest]) (*connect.Response[actorv1.ListActorsResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := &actorv1.ListActorsResponse{}
 	for _, a := range h.order {
+		if a.evicted {
+			continue
+		}
 		in := h.infoLocked(a)
 		if matches(in, req.Msg.GetFilters()) {
 			out.Actors = append(out.Actors, in)

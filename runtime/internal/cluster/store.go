@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -47,6 +48,10 @@ var (
 	bucketNodes  = []byte("nodes")
 	bucketActors = []byte("actors")
 	bucketJobs   = []byte("jobs")
+	// bucketDead holds the order in which actors died: the number of a
+	// death (8 bytes, big-endian, so that keys sort by it) to the dead
+	// actor's id. The oldest deaths are evicted first.
+	bucketDead = []byte("dead_actors")
 )
 
 // store keeps the head's tables in a bbolt file, one record per key, so a
@@ -61,7 +66,7 @@ func openStore(dir string) (*store, error) {
 		return nil, fmt.Errorf("open head state: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketNodes, bucketActors, bucketJobs} {
+		for _, b := range [][]byte{bucketNodes, bucketActors, bucketJobs, bucketDead} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -82,11 +87,29 @@ type write struct {
 	nodes  []*actorv1.NodeInfo
 	actors []*actorv1.ActorRecord
 	jobs   []*actorv1.JobInfo
+	// deaths are the deaths to number; evict are the dead actors to
+	// delete, with their deaths, after the records above are stored.
+	deaths []death
+	evict  []death
 }
 
-func (w *write) empty() bool { return len(w.nodes)+len(w.actors)+len(w.jobs) == 0 }
+// death is an entry of the dead bucket: the number of an actor's death
+// among the head's, and the actor's id. Seq 0 is no entry (the actor died
+// before the head numbered deaths); an empty id is an entry whose actor
+// record is not to be deleted.
+type death struct {
+	seq uint64
+	id  string
+}
 
-// put stores the records of w in one transaction.
+func (w *write) empty() bool {
+	return len(w.nodes)+len(w.actors)+len(w.jobs)+len(w.deaths)+len(w.evict) == 0
+}
+
+func deathKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// put stores the records of w in one transaction, then deletes what it
+// evicts.
 func (s *store) put(w *write) error {
 	if w.empty() {
 		return nil
@@ -105,6 +128,24 @@ func (s *store) put(w *write) error {
 		for _, j := range w.jobs {
 			if err := putMsg(tx.Bucket(bucketJobs), j.GetJobId(), j); err != nil {
 				return err
+			}
+		}
+		dead := tx.Bucket(bucketDead)
+		for _, d := range w.deaths {
+			if err := dead.Put(deathKey(d.seq), []byte(d.id)); err != nil {
+				return err
+			}
+		}
+		for _, d := range w.evict {
+			if d.seq != 0 {
+				if err := dead.Delete(deathKey(d.seq)); err != nil {
+					return err
+				}
+			}
+			if d.id != "" {
+				if err := tx.Bucket(bucketActors).Delete([]byte(d.id)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -135,6 +176,17 @@ func (s *store) load() (*write, error) {
 			a := new(actorv1.ActorRecord)
 			w.actors = append(w.actors, a)
 			return proto.Unmarshal(v, a)
+		})
+		if err != nil {
+			return err
+		}
+		// Keys sort by the number of the death: the oldest come first.
+		err = tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
+			if len(k) != 8 {
+				return fmt.Errorf("dead actors: key %x is not a death's number", k)
+			}
+			w.deaths = append(w.deaths, death{seq: binary.BigEndian.Uint64(k), id: string(v)})
+			return nil
 		})
 		if err != nil {
 			return err

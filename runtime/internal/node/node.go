@@ -8,6 +8,7 @@
 package node
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,10 @@ type Node struct {
 	actors  map[string]*Actor
 	classes map[string]registered
 	closed  bool
+	// The dead actors still in actors, oldest death first (retain.go).
+	dead      list.List
+	deadElems map[*Actor]*list.Element
+	deadCap   int
 }
 
 type registered struct {
@@ -56,7 +61,8 @@ type registered struct {
 
 // New returns an empty node.
 func New(id string, log *slog.Logger) *Node {
-	return &Node{ID: id, log: log, actors: map[string]*Actor{}, classes: map[string]registered{}}
+	return &Node{ID: id, log: log, actors: map[string]*Actor{}, classes: map[string]registered{},
+		deadElems: map[*Actor]*list.Element{}, deadCap: DefaultDeadRetention}
 }
 
 // Register makes a class hostable on this node.
@@ -133,6 +139,9 @@ func (n *Node) NewActorShared(ctx context.Context, id string, class *Class, spec
 	if !spec.Detached {
 		a.Owner = owner
 	}
+	if old, ok := n.actors[id]; ok {
+		n.unretireLocked(old) // a dead actor recreated here under its id
+	}
 	n.actors[id] = a
 	n.mu.Unlock()
 	return a, nil
@@ -150,7 +159,8 @@ func (n *Node) Adopt(a *Actor) {
 // Place starts the actor's constructor: it has its resources.
 func (n *Node) Place(a *Actor) { a.place() }
 
-// Actor returns the actor with the given id, alive or not.
+// Actor returns the actor with the given id: a live one, or a dead one
+// the node still retains (see SetDeadRetention).
 func (n *Node) Actor(id string) (*Actor, bool) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
@@ -158,7 +168,8 @@ func (n *Node) Actor(id string) (*Actor, bool) {
 	return a, ok
 }
 
-// Actors returns every actor the node has hosted, oldest first.
+// Actors returns every actor the node hosts or has hosted: the live ones
+// and the dead ones it retains (see SetDeadRetention), oldest first.
 func (n *Node) Actors() []*Actor {
 	n.mu.RLock()
 	list := make([]*Actor, 0, len(n.actors))
@@ -203,8 +214,11 @@ func (n *Node) afterDeath(a *Actor, after *aftermath) {
 		}
 		a.restart()
 	}
-	if after.dead && n.OnDead != nil {
-		n.OnDead(a)
+	if after.dead {
+		if n.OnDead != nil {
+			n.OnDead(a)
+		}
+		n.retire(a)
 	}
 }
 

@@ -1,0 +1,89 @@
+package cluster
+
+import (
+	"slices"
+	"sort"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+)
+
+// The head keeps at most cfg.DeadActorRetention dead actors. Each death
+// is numbered and stored in the dead bucket; beyond the retention the
+// oldest dead are dropped from the head's tables and from its store, so a
+// restarted head does not bring them back. Their names were freed when
+// they died.
+
+// retireLocked numbers a's death, which deadLocked has just recorded, and
+// evicts the oldest dead beyond the retention.
+func (h *Head) retireLocked(a *headActor, w *write) {
+	h.deathSeq++
+	a.deathSeq = h.deathSeq
+	h.dead = append(h.dead, a)
+	w.deaths = append(w.deaths, death{seq: a.deathSeq, id: a.info().GetActorId()})
+	h.evictLocked(w)
+}
+
+// evictLocked drops the oldest dead actors until no more than the
+// retention are left. They stay in h.order, marked evicted, until
+// persistLocked compacts it: callers may be ranging over it.
+func (h *Head) evictLocked(w *write) {
+	for len(h.dead) > h.deadCap {
+		a := h.dead[0]
+		h.dead[0] = nil
+		h.dead = h.dead[1:]
+		id := a.info().GetActorId()
+		if h.actors[id] == a {
+			delete(h.actors, id)
+		}
+		if key := (nameKey{a.spec.Namespace, a.spec.Name}); h.names[key] == a {
+			delete(h.names, key)
+		}
+		a.evicted = true
+		h.staleRefs++
+		w.evict = append(w.evict, death{seq: a.deathSeq, id: id})
+	}
+}
+
+// dropEvictedLocked keeps w from storing again the record of an evicted
+// actor, and compacts h.order once evicted actors are half of it.
+func (h *Head) dropEvictedLocked(w *write) {
+	if h.staleRefs == 0 {
+		return
+	}
+	w.actors = slices.DeleteFunc(w.actors, func(rec *actorv1.ActorRecord) bool {
+		a := h.actors[rec.GetInfo().GetActorId()]
+		return a == nil || a.rec != rec
+	})
+	if h.staleRefs*2 >= len(h.order) {
+		h.order = slices.DeleteFunc(h.order, func(a *headActor) bool { return a.evicted })
+		h.staleRefs = 0
+	}
+}
+
+// recoverDead rebuilds the order of the recovered dead actors from the
+// stored deaths and evicts those beyond the retention, which may have
+// been lowered since the head last ran. Dead actors without a numbered
+// death (stored before deaths were numbered) count as the oldest, in the
+// order they were created.
+func (h *Head) recoverDead(deaths []death) error {
+	var w write
+	for _, d := range deaths {
+		h.deathSeq = max(h.deathSeq, d.seq)
+		a := h.actors[d.id]
+		if a == nil || !a.dead() || a.deathSeq != 0 {
+			w.evict = append(w.evict, death{seq: d.seq}) // a stale entry
+			continue
+		}
+		a.deathSeq = d.seq
+	}
+	for _, a := range h.order {
+		if a.dead() {
+			h.dead = append(h.dead, a)
+		}
+	}
+	sort.SliceStable(h.dead, func(i, j int) bool { return h.dead[i].deathSeq < h.dead[j].deathSeq })
+	h.evictLocked(&w)
+	h.order = slices.DeleteFunc(h.order, func(a *headActor) bool { return a.evicted })
+	h.staleRefs = 0
+	return h.st.put(&w)
+}
