@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/internal/node"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -305,8 +306,11 @@ func idleActorBytes() Workload {
 						if err := populate(sys, actors); err != nil {
 							return errors.Join(err, stopSystem(sys))
 						}
-						// Workers end just after the calls they ran are answered.
-						extra := waitGoroutines(goroutines, 10*time.Second) - goroutines
+						// Workers park in the node's pool, or end, just after
+						// the calls they ran are answered: the pool is the
+						// node's, bounded, and no actor's.
+						pool := node.MaxParkedWorkers()
+						extra := max(0, waitGoroutines(goroutines+pool, 10*time.Second)-goroutines-pool)
 						runtime.GC()
 						runtime.ReadMemStats(&after)
 						bytesPerActor = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / actors

@@ -350,7 +350,7 @@ func (a *Actor) dispatchLocked(self bool) *attempt {
 				mine = at
 			} else {
 				a.workers++
-				go a.work(at)
+				a.node.workers.run(a, at)
 			}
 		}
 	}

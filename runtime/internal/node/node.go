@@ -2,9 +2,10 @@
 // that runs its methods under its concurrency rules, and its life through
 // construction, death, restart and the retry of its calls.
 //
-// An actor with an empty mailbox holds no goroutine: a worker goroutine is
-// started when a call arrives at an idle actor and ends when no call can
-// start.
+// An actor with an empty mailbox holds no goroutine: a worker goroutine
+// runs an actor's calls from when one arrives at the idle actor until none
+// can start, and then parks in the node's pool for the next actor, a few
+// per processor at most (the rest end).
 package node
 
 import (
@@ -52,6 +53,8 @@ type Node struct {
 	dead      list.List
 	deadElems map[*Actor]*list.Element
 	deadCap   int
+
+	workers workerPool
 }
 
 type registered struct {
@@ -62,7 +65,8 @@ type registered struct {
 // New returns an empty node.
 func New(id string, log *slog.Logger) *Node {
 	return &Node{ID: id, log: log, actors: map[string]*Actor{}, classes: map[string]registered{},
-		deadElems: map[*Actor]*list.Element{}, deadCap: DefaultDeadRetention}
+		deadElems: map[*Actor]*list.Element{}, deadCap: DefaultDeadRetention,
+		workers: workerPool{max: MaxParkedWorkers()}}
 }
 
 // Register makes a class hostable on this node.
@@ -225,6 +229,7 @@ func (n *Node) afterDeath(a *Actor, after *aftermath) {
 // Shutdown ends every actor gracefully (Stop hooks run) and waits for
 // their running methods to return, or for ctx to end.
 func (n *Node) Shutdown(ctx context.Context) error {
+	defer n.workers.close()
 	n.mu.Lock()
 	n.closed = true
 	n.mu.Unlock()
