@@ -38,9 +38,10 @@ type Call struct {
 
 	resp proto.Message
 	err  error
-	// fin is locked from Init until the result is set: a waiter with no
-	// ctx to watch parks on it, which costs no channel.
-	fin    sync.Mutex
+	// fin counts 1 from Init until the result is set: a waiter with no ctx
+	// to watch parks on it, which costs no channel (and, unlike a mutex,
+	// neither spins nor reads the clock).
+	fin    sync.WaitGroup
 	ch     atomic.Pointer[chan struct{}] // Done's channel, made on first use
 	notify Notifier                      // nil unless InitNotify
 	flags  atomic.Uint32                 // flagAborted, flagResult, ...
@@ -82,13 +83,13 @@ const (
 	flagAborted = 1 << iota // see Abort
 	flagResult              // the result is set
 	flagClosed              // Done's channel is closed
-	flagNotify              // made with InitNotify: fin is not locked
+	flagNotify              // made with InitNotify: fin is not counted
 )
 
 // Init prepares a call. It must be called once before the call is submitted.
 func (c *Call) Init(ctx context.Context, m *Method, req proto.Message) {
 	c.Method, c.Req, c.Ctx = m, req, ctx
-	c.fin.Lock()
+	c.fin.Add(1)
 }
 
 // Notifier is told when a call made with InitNotify completes.
@@ -178,7 +179,7 @@ func (c *Call) wake() {
 		n.CallDone(c)
 		return
 	}
-	c.fin.Unlock()
+	c.fin.Done()
 }
 
 // observe ends the call's client span and counts the call, before any
@@ -262,8 +263,7 @@ func (c *Call) Wait(ctx context.Context) error {
 			<-c.Done()
 			return nil
 		}
-		c.fin.Lock() // held until the result is set
-		c.fin.Unlock()
+		c.fin.Wait()
 		return nil
 	}
 	select {
