@@ -4,7 +4,9 @@
 // long-lived Connect bidi stream, actor.v1.NodeService/Calls, open over
 // HTTP/2 and multiplexes every call on it: each call gets an id on the
 // stream, results come back tagged with that id in whatever order the calls
-// finish, and a caller that stops waiting sends the id as a cancel.
+// finish, and a caller that stops waiting sends the id as a cancel, which
+// the node hands to the [Canceler] its [Dispatcher] returned for the call.
+// Calls cost no context of their own on either side.
 //
 // A unary Connect call per actor call would cost a new HTTP/2 stream, its
 // headers and a flush each time; a stream that sends one message per call
@@ -15,9 +17,13 @@
 // runnable can queue theirs, then takes everything queued, up to a byte
 // budget, sends it as one stream message and looks again. It never waits on
 // a timer: a lone call leaves at once, and under load the batches grow by
-// themselves while the previous write is in flight. One writer per stream
-// also keeps order: calls submitted on one Conn from one goroutine reach
-// the node's [Dispatcher] in submission order.
+// themselves while the previous write is in flight. The one exception: a
+// call made on a caller's stream with nothing else in flight or queued is
+// sent by its caller, one hand-off less for calls made one at a time.
+// Sends are serialized, so calls submitted on one Conn from one goroutine
+// reach the node's [Dispatcher] in submission order. Within a message, an
+// actor id or procedure that repeats the previous call's is left out and
+// filled back in by the node.
 //
 // The transport does not know message types. A [CallEnvelope] carries the
 // serialized request and the full method name ("/pkg.Svc/Method"); a
