@@ -101,6 +101,10 @@ func (f *Future[T]) Done() <-chan struct{} { return f.call.Done() }
 // ready reports whether the result is in, without making Done's channel.
 func (f *Future[T]) ready() bool { return f.call.Ready() }
 
+// watch sends once on ch when the result is in, or reports false if it is
+// in already.
+func (f *Future[T]) watch(ch chan<- struct{}) bool { return f.call.Watch(ch) }
+
 // Cancel cancels the call: removed from the queue if it has not started
 // (Get then fails with code canceled), its method's ctx cancelled if it is
 // running. A cancelled call is never retried.
@@ -113,7 +117,8 @@ type Waitable interface {
 
 // Wait returns when n of futs are ready or ctx ends. ready holds at most n
 // ready futures and notReady the rest, each in input order. If ctx ends
-// first, Wait returns the futures ready by then and ctx's error.
+// first, Wait returns the futures ready by then and ctx's error. Waiting
+// for some of many futures of this package costs no goroutine per future.
 func Wait[F Waitable](ctx context.Context, futs []F, n int) (ready, notReady []F, err error) {
 	n = max(0, min(n, len(futs)))
 	if n == len(futs) {
@@ -142,22 +147,35 @@ func Wait[F Waitable](ctx context.Context, futs []F, n int) (ready, notReady []F
 
 // waitAny waits until n of futs are done. Each future is either counted
 // as done or watched, in one pass, so none that finishes meanwhile is
-// missed.
+// missed. Futures of this package are watched without a goroutine each;
+// other Waitables with one.
 func waitAny[F Waitable](ctx context.Context, futs []F, n int) error {
 	count := 0
-	var ch chan struct{}
-	stop := make(chan struct{})
-	defer close(stop)
+	// Room for one send per future: a watcher's send never blocks, and
+	// those that come after Wait returned are dropped with ch.
+	ch := make(chan struct{}, len(futs))
+	var stop chan struct{}
+	defer func() {
+		if stop != nil {
+			close(stop)
+		}
+	}()
 	for _, f := range futs {
 		if count >= n {
 			return nil
+		}
+		if w, ok := any(f).(interface{ watch(chan<- struct{}) bool }); ok {
+			if !w.watch(ch) {
+				count++
+			}
+			continue
 		}
 		if isDone(f) {
 			count++
 			continue
 		}
-		if ch == nil {
-			ch = make(chan struct{}, len(futs))
+		if stop == nil {
+			stop = make(chan struct{})
 		}
 		go func() {
 			select {

@@ -42,9 +42,9 @@ type Call struct {
 	// to watch parks on it, which costs no channel (and, unlike a mutex,
 	// neither spins nor reads the clock).
 	fin    sync.WaitGroup
-	ch     atomic.Pointer[chan struct{}] // Done's channel, made on first use
-	notify Notifier                      // nil unless InitNotify
-	flags  atomic.Uint32                 // flagAborted, flagResult, ...
+	ext    atomic.Pointer[callWatch] // Done's channel and watchers, made on first use
+	notify Notifier                  // nil unless InitNotify
+	flags  atomic.Uint32             // flagAborted, flagResult, ...
 
 	state   atomic.Int32
 	seq     uint64 // arrival order at the target actor
@@ -82,7 +82,6 @@ func (c *Call) queued() time.Time {
 const (
 	flagAborted = 1 << iota // see Abort
 	flagResult              // the result is set
-	flagClosed              // Done's channel is closed
 	flagNotify              // made with InitNotify: fin is not counted
 )
 
@@ -108,35 +107,94 @@ func (c *Call) InitNotify(ctx context.Context, m *Method, req proto.Message, n N
 	c.flags.Store(flagNotify)
 }
 
+// callWatch is what watching a call needs beyond a plain wait: Done's
+// channel and the channels of Watch. A call gets one the first time it is
+// watched.
+type callWatch struct {
+	mu       sync.Mutex
+	fired    bool          // the result is set and the watchers were told
+	done     chan struct{} // Done's; nil until asked for
+	watchers []chan<- struct{}
+}
+
+// watch returns the call's callWatch, making it if need be.
+//
+// wake sets flagResult before it looks for the callWatch, and a new
+// callWatch is installed before its maker looks at flagResult; atomics are
+// sequentially consistent, so wake fires it or its maker sees the flag.
+func (c *Call) watch() *callWatch {
+	if w := c.ext.Load(); w != nil {
+		return w
+	}
+	w := new(callWatch)
+	if !c.ext.CompareAndSwap(nil, w) {
+		return c.ext.Load()
+	}
+	return w
+}
+
+// fire tells the watchers once that the result is set.
+func (w *callWatch) fire() {
+	w.mu.Lock()
+	if w.fired {
+		w.mu.Unlock()
+		return
+	}
+	w.fired = true
+	if w.done != nil {
+		close(w.done)
+	}
+	watchers := w.watchers
+	w.watchers = nil
+	w.mu.Unlock()
+	for _, ch := range watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // Done returns a channel closed when the call's result is ready. The
 // channel is made on the first Done: a call that is only waited for with
 // Wait needs none.
 func (c *Call) Done() <-chan struct{} {
-	if p := c.ch.Load(); p != nil {
-		return *p
+	w := c.watch()
+	if c.Ready() {
+		w.fire()
 	}
-	ch := make(chan struct{})
-	if !c.ch.CompareAndSwap(nil, &ch) {
-		return *c.ch.Load()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done == nil {
+		if w.fired {
+			return closedChan
+		}
+		w.done = make(chan struct{})
 	}
-	// wake sets flagResult before it looks for the channel, and atomics
-	// are sequentially consistent: it sees the channel or this sees the
-	// flag, and closeDone closes it once either way.
-	if c.flags.Load()&flagResult != 0 {
-		c.closeDone(&ch)
+	return w.done
+}
+
+// Watch arranges for one send on ch once the call's result is set, and
+// reports true; if the result is set already it reports false and sends
+// nothing. The send does not block: ch needs room for it. Watch lets one
+// goroutine wait for any of many calls without a goroutine per call.
+func (c *Call) Watch(ch chan<- struct{}) bool {
+	w := c.watch()
+	if c.Ready() {
+		w.fire()
+		return false
 	}
-	return ch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fired {
+		return false
+	}
+	w.watchers = append(w.watchers, ch)
+	return true
 }
 
 // Ready reports whether the call's result is set.
 func (c *Call) Ready() bool { return c.flags.Load()&flagResult != 0 }
-
-// closeDone closes Done's channel unless it is closed.
-func (c *Call) closeDone(ch *chan struct{}) {
-	if c.flags.Or(flagClosed)&flagClosed == 0 {
-		close(*ch)
-	}
-}
 
 // Result returns the response and error; valid once the call is done.
 func (c *Call) Result() (proto.Message, error) { return c.resp, c.err }
@@ -170,8 +228,8 @@ func (c *Call) complete(resp proto.Message, err error) {
 // was made, and tells the Notifier.
 func (c *Call) wake() {
 	flags := c.flags.Or(flagResult)
-	if p := c.ch.Load(); p != nil {
-		c.closeDone(p)
+	if w := c.ext.Load(); w != nil {
+		w.fire()
 	}
 	if flags&flagNotify != 0 {
 		n := c.notify

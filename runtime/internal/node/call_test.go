@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -204,4 +205,58 @@ func TestCallAbort(t *testing.T) {
 			t.Fatalf("aborted running call: %v, want canceled", err)
 		}
 	})
+}
+
+// Watch sends once when the result is set, or reports that it is set
+// already; racing the completion, every watcher gets exactly one of the
+// two. Done's channel, made before or after, closes too.
+func TestCallWatch(t *testing.T) {
+	m := echoClass().Methods[0]
+	for round := range 200 {
+		var c Call
+		c.Init(context.Background(), m, nil)
+		early := c.Done()
+		const watchers = 8
+		ch := make(chan struct{}, watchers)
+		var registered atomic.Int32
+		var wg sync.WaitGroup
+		for range watchers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if c.Watch(ch) {
+					registered.Add(1)
+				}
+			}()
+		}
+		if round%2 == 0 {
+			c.Resolve(wrapperspb.Int64(1), nil)
+			wg.Wait()
+		} else {
+			wg.Wait()
+			c.Resolve(wrapperspb.Int64(1), nil)
+		}
+		for range registered.Load() {
+			select {
+			case <-ch:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: a registered watcher was not told", round)
+			}
+		}
+		select {
+		case <-ch:
+			t.Fatalf("round %d: a watcher was told twice, or one that was done already", round)
+		default:
+		}
+		if c.Watch(ch) {
+			t.Fatalf("round %d: Watch after the result registered", round)
+		}
+		for _, done := range []<-chan struct{}{early, c.Done()} {
+			select {
+			case <-done:
+			default:
+				t.Fatalf("round %d: Done is not closed", round)
+			}
+		}
+	}
 }
