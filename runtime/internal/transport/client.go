@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/errs"
@@ -102,8 +101,7 @@ func (c *Conn) call(ctx context.Context, p *Pending, env *actorv1.CallEnvelope) 
 	if d, ok := ctx.Deadline(); ok {
 		env.DeadlineUnixNano = d.UnixNano()
 	}
-	env.Id = 1<<64 - 1 // count the id at its widest
-	size := proto.Size(env)
+	size := callSize(env) // with the id at its widest
 	if size > c.cfg.maxMessageBytes-64 {
 		p.finishLater(nil, connect.NewError(connect.CodeResourceExhausted,
 			fmt.Errorf("call to %s: %d bytes is more than the node stream's message limit", env.GetProcedure(), size)))

@@ -250,7 +250,7 @@ func (s *serverStream) send(r Reply, res *actorv1.ResultEnvelope) {
 		res = &actorv1.ResultEnvelope{Code: int32(connect.CodeInternal), Message: "dispatcher returned no result"}
 	}
 	res.Id = r.id
-	size := proto.Size(res)
+	size := resultSize(res)
 	if size > s.cfg.maxMessageBytes-64 {
 		res = &actorv1.ResultEnvelope{Id: r.id, Code: int32(connect.CodeResourceExhausted),
 			Message: "node stream: the response is larger than the message limit"}
