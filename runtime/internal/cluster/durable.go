@@ -107,12 +107,15 @@ func (a *Agent) dispatchDurable(ctx context.Context, env *actorv1.CallEnvelope, 
 	if md := env.GetMetadata(); len(md) > 0 {
 		ctx = a.node.Tel.Extract(ctx, md)
 	}
-	// A durable call may wait for its activation: its own context, which
-	// the transport's cancel ends.
+	// A durable call may wait for its activation, which asks the head, on
+	// the stream's reader: its own context, which the end of the stream
+	// ends meanwhile and the transport's cancel ends afterwards.
 	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(reply.StreamContext(), cancel)
 	c := a.durable.SubmitDurable(ctx, class, id, init, m, req, env.GetMetadata())
 	go func() {
 		<-c.Done()
+		stop()
 		cancel()
 		done(result(c))
 	}()

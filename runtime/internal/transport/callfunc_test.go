@@ -89,9 +89,16 @@ func TestCancelerWithoutDeadline(t *testing.T) {
 	wantCode(t, err, connect.CodeCanceled)
 	p.Cancel() // after the result: nothing
 
-	// The stream's end cancels the calls still running.
+	// The stream's end cancels the calls still running, and ends the
+	// stream's context.
 	c.Call(context.Background(), call("/p.S/M", "z"))
 	in = h.next(t)
+	if in.reply.StreamContext().Err() != nil {
+		t.Fatal("the stream's context ended with the stream open")
+	}
 	n.stop()
 	waitCancel(t, in)
+	if err := waitCtx(t, in.reply.StreamContext()); err == nil {
+		t.Fatal("the stream's context did not end")
+	}
 }

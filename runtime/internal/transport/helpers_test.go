@@ -77,13 +77,14 @@ type heldCall struct {
 	env       *actorv1.CallEnvelope
 	done      func(*actorv1.ResultEnvelope)
 	cancelled chan struct{} // closed when the transport cancels the call
+	reply     transport.Reply
 }
 
 func newHeld() *held { return &held{calls: make(chan heldCall, 100000)} }
 
 func (h *held) Dispatch(ctx context.Context, call *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
 	cancelled := make(chan struct{})
-	h.calls <- heldCall{ctx, call, reply.Send, cancelled}
+	h.calls <- heldCall{ctx, call, reply.Send, cancelled, reply}
 	return transport.CancelFunc(func() { close(cancelled) })
 }
 

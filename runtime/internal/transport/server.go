@@ -71,6 +71,12 @@ type Reply struct {
 // with an internal error. Send does not block.
 func (r Reply) Send(res *actorv1.ResultEnvelope) { r.s.send(r, res) }
 
+// StreamContext returns a context that ends when the call's stream ends.
+// A dispatcher that must block before it can return the call's Canceler
+// (to ask another service, say) bounds the wait with it: the stream's
+// reader, and with it the cancels, wait on the dispatcher meanwhile.
+func (r Reply) StreamContext() context.Context { return r.s.ctx }
+
 // NewHandler returns the path and handler of the node call stream, to mount
 // on the node's mux next to its other Connect handlers.
 func NewHandler(d Dispatcher, opts ...Option) (string, http.Handler) {
