@@ -39,6 +39,9 @@ type durableHost struct {
 	// remote are the targets of durable actors called on other nodes, in
 	// cluster mode (durable_cluster.go).
 	remote map[durableKey]*cluster.Target
+	// activating are the activations asked of the head and not yet
+	// answered, with the calls waiting for them (durable_cluster.go).
+	activating map[durableKey]*pendingActivation
 }
 
 type durableKey struct{ class, id string }

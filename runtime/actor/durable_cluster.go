@@ -72,7 +72,9 @@ func (h *durableHost) callRemote(ref *DurableRef, c *node.Call) {
 // SubmitDurable runs a durable call that arrived on this node's streams:
 // on its activation here, activating the actor once the head confirms this
 // node owns it; a call for an actor another node owns fails with the
-// not-owner error, and its caller asks the head again.
+// not-owner error, and its caller asks the head again. It does not wait
+// for the head: calls that come while the actor is being activated queue,
+// in order, behind the activation.
 func (h *durableHost) SubmitDurable(ctx context.Context, class *node.Class, id string, init proto.Message, m *node.Method, req proto.Message, md map[string]string) *node.Call {
 	if caller := md[cluster.DurableCallerKey]; caller != "" {
 		if seq, err := strconv.ParseUint(md[cluster.DurableSeqKey], 10, 64); err == nil {
@@ -81,31 +83,96 @@ func (h *durableHost) SubmitDurable(ctx context.Context, class *node.Class, id s
 	}
 	c := new(node.Call)
 	c.Init(ctx, m, req)
-	ref := &DurableRef{sys: h.sys, class: class, id: id, init: init}
-	key := durableKey{class.Name, id}
+	h.route(&DurableRef{sys: h.sys, class: class, id: id, init: init}, c)
+	return c
+}
+
+// activateTimeout bounds how long the calls that wait for an activation
+// wait for the head's answer.
+const activateTimeout = 30 * time.Second
+
+// pendingActivation is an activation the head has been asked for: the
+// calls that came meanwhile, in order.
+type pendingActivation struct {
+	calls []*node.Call
+}
+
+// route submits c to this node's activation of ref's actor, queues it
+// behind the activation under way, or starts one.
+func (h *durableHost) route(ref *DurableRef, c *node.Call) {
+	key := durableKey{ref.class.Name, ref.id}
 	for {
-		act := h.local(key)
+		h.mu.Lock()
+		if q := h.activating[key]; q != nil {
+			q.calls = append(q.calls, c)
+			h.mu.Unlock()
+			return
+		}
+		act := h.acts[key]
 		if act == nil {
 			if h.sys.cluster == nil {
-				c.Fail(cluster.NotOwnerError(class.Name, id, h.sys.node.ID))
-				return c
+				h.mu.Unlock()
+				c.Fail(cluster.NotOwnerError(ref.class.Name, ref.id, h.sys.node.ID))
+				return
 			}
-			owner, epoch, err := h.sys.cluster.client.ActivateDurable(ctx, class.Name, id, h.sys.node.ID)
-			if err != nil {
-				c.Fail(err)
-				return c
+			q := &pendingActivation{calls: []*node.Call{c}}
+			if h.activating == nil {
+				h.activating = map[durableKey]*pendingActivation{}
 			}
-			if owner != h.sys.node.ID {
-				c.Fail(cluster.NotOwnerError(class.Name, id, h.sys.node.ID))
-				return c
-			}
-			if act, err = h.activation(key, ref, epoch); err != nil {
-				c.Fail(err)
-				return c
-			}
+			h.activating[key] = q
+			h.mu.Unlock()
+			go h.activate(key, ref, q)
+			return
 		}
+		h.mu.Unlock()
 		if h.enter(act, c) {
-			return c
+			return
+		}
+	}
+}
+
+// activate asks the head whether this node owns the actor key names,
+// activates it here if so, and hands it the calls q holds, in order; they
+// fail with the not-owner error otherwise, and their callers ask the head.
+func (h *durableHost) activate(key durableKey, ref *DurableRef, q *pendingActivation) {
+	ctx, cancel := context.WithTimeout(context.Background(), activateTimeout)
+	owner, epoch, err := h.sys.cluster.client.ActivateDurable(ctx, key.class, key.id, h.sys.node.ID)
+	cancel()
+	if err == nil && owner != h.sys.node.ID {
+		err = cluster.NotOwnerError(key.class, key.id, h.sys.node.ID)
+	}
+	var act *activation
+	if err == nil {
+		act, err = h.activation(key, ref, epoch)
+	}
+	// The queued calls enter before any call that comes later can: those
+	// find the queue until it is gone, and it goes with h.mu held.
+	h.mu.Lock()
+	calls := q.calls
+	entered := false
+	if err == nil {
+		act.mu.Lock()
+		if !act.gone && act.actor.State() != node.Dead {
+			act.calls += uint64(len(calls))
+			for _, c := range calls {
+				act.actor.Submit(c)
+			}
+			entered = true
+		}
+		act.mu.Unlock()
+	}
+	delete(h.activating, key)
+	h.mu.Unlock()
+	switch {
+	case err != nil:
+		for _, c := range calls {
+			c.Fail(err)
+		}
+	case !entered:
+		// The activation found was a failed one: drop it and start over.
+		h.drop(act)
+		for _, c := range calls {
+			h.route(ref, c)
 		}
 	}
 }

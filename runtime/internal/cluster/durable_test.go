@@ -176,3 +176,32 @@ func TestDurableIdleReleasesActivation(t *testing.T) {
 		eventually(t, "the idle actor's release", func() bool { return len(c.durableActivations()) == 0 })
 	}
 }
+
+// One caller's calls to a durable actor that is not active yet run in the
+// order they were made: those that reach its node while it asks the head
+// queue behind the activation.
+func TestDurableCallsKeepOrderThroughActivation(t *testing.T) {
+	c := newCluster(t)
+	c.addLedgerNode(filepath.Join(t.TempDir(), "ledger.db"))
+	sys := c.connect("order")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h, err := testv1actor.GetOrCreateLedger(ctx, sys, "order", &testv1.LedgerInit{})
+	if err != nil {
+		t.Fatalf("GetOrCreateLedger: %v", err)
+	}
+	const calls = 50
+	futs := make([]*actor.Future[*testv1.LedgerValue], calls)
+	for i := range futs {
+		futs[i] = h.Add(ctx, &testv1.LedgerAddRequest{By: 1})
+	}
+	for i, f := range futs {
+		v, err := f.Get(ctx)
+		if err != nil {
+			t.Fatalf("add %d: %v", i, err)
+		}
+		if v.GetValue() != int64(i+1) {
+			t.Fatalf("add %d saw value %d, want %d: the calls ran out of order", i, v.GetValue(), i+1)
+		}
+	}
+}
