@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"connectrpc.com/connect"
 
@@ -161,22 +160,10 @@ func baselineTCPRoundTrip() Workload {
 				return nil, err
 			}
 			req := &testv1.AddRequest{By: 1}
-			lat := newLatencies()
-			return &Run{
-				CallsPerOp: 1,
-				Latencies:  lat,
-				Ops: func(_ Timer, n int) error {
-					for range n {
-						start := time.Now()
-						if err := e.roundTrip(req); err != nil {
-							return err
-						}
-						*lat = append(*lat, time.Since(start))
-					}
-					return nil
-				},
-				Close: e.close,
-			}, nil
+			return oneAtATime(true, 0, func() (int64, error) {
+				err := e.roundTrip(req)
+				return e.sum, err
+			}, e.close), nil
 		},
 	}
 }
@@ -233,28 +220,7 @@ func baselineConnectUnary() Workload {
 			if _, err := call(); err != nil { // opens the connection
 				return nil, fmt.Errorf("first call: %w", err)
 			}
-			lat := newLatencies()
-			calls := 1
-			return &Run{
-				CallsPerOp: 1,
-				Latencies:  lat,
-				Ops: func(_ Timer, n int) error {
-					for range n {
-						start := time.Now()
-						v, err := call()
-						*lat = append(*lat, time.Since(start))
-						if err != nil {
-							return err
-						}
-						calls++
-						if v != int64(calls) {
-							return fmt.Errorf("answer %d, want %d", v, calls)
-						}
-					}
-					return nil
-				},
-				Close: client.close,
-			}, nil
+			return oneAtATime(true, 1, call, client.close), nil
 		},
 	}
 }

@@ -26,34 +26,20 @@ func localSync() Workload {
 			if err != nil {
 				return nil, err
 			}
-			return p.syncRun(), nil
+			return p.syncRun(false), nil
 		},
 	}
 }
 
 // syncRun makes one call at a time to p's first actor, checking each
-// answer.
-func (p *probes) syncRun() *Run {
+// answer, and with timed set records each call's latency.
+func (p *probes) syncRun(timed bool) *Run {
 	ctx := context.Background()
 	req := &testv1.AddRequest{By: 1}
-	calls := 0
-	return &Run{
-		CallsPerOp: 1,
-		Ops: func(_ Timer, n int) error {
-			for range n {
-				resp, err := p.hs[0].Add(ctx, req).Get(ctx)
-				if err != nil {
-					return err
-				}
-				calls++
-				if resp.GetValue() != int64(calls) {
-					return fmt.Errorf("answer %d, want %d", resp.GetValue(), calls)
-				}
-			}
-			return nil
-		},
-		Close: p.close,
-	}
+	return oneAtATime(timed, 0, func() (int64, error) {
+		resp, err := p.hs[0].Add(ctx, req).Get(ctx)
+		return resp.GetValue(), err
+	}, p.close)
 }
 
 // localAsync1000 is one caller and one actor with 1000 calls in flight:

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/troupehq/troupe/runtime/actor"
-	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
 
@@ -67,30 +66,7 @@ func remoteSync() Workload {
 			if err != nil {
 				return nil, err
 			}
-			ctx := context.Background()
-			req := &testv1.AddRequest{By: 1}
-			lat := newLatencies()
-			calls := 0
-			return &Run{
-				CallsPerOp: 1,
-				Latencies:  lat,
-				Ops: func(_ Timer, n int) error {
-					for range n {
-						start := time.Now()
-						resp, err := p.hs[0].Add(ctx, req).Get(ctx)
-						*lat = append(*lat, time.Since(start))
-						if err != nil {
-							return err
-						}
-						calls++
-						if resp.GetValue() != int64(calls) {
-							return fmt.Errorf("answer %d, want %d", resp.GetValue(), calls)
-						}
-					}
-					return nil
-				},
-				Close: p.close,
-			}, nil
+			return p.syncRun(true), nil
 		},
 	}
 }

@@ -65,7 +65,7 @@ func localSyncTracing(name, baseline, doc string, provider func() (trace.TracerP
 				return nil, err
 			}
 			p.stop = shutdown
-			return p.syncRun(), nil
+			return p.syncRun(false), nil
 		},
 	}
 }

@@ -149,3 +149,35 @@ func Lookup(name string) (Workload, error) {
 	}
 	return Workload{}, fmt.Errorf("%w %q", ErrUnknownWorkload, name)
 }
+
+// oneAtATime is a Run of one call per operation. call makes the call and
+// returns the running sum its answer carries, which must count the calls
+// made, the first after made: a lost or repeated call fails the run. With
+// timed set the Run records each call's latency.
+func oneAtATime(timed bool, made int64, call func() (int64, error), close func() error) *Run {
+	r := &Run{CallsPerOp: 1, Close: close}
+	if timed {
+		r.Latencies = newLatencies()
+	}
+	r.Ops = func(_ Timer, n int) error {
+		for range n {
+			var start time.Time
+			if timed {
+				start = time.Now()
+			}
+			v, err := call()
+			if timed {
+				*r.Latencies = append(*r.Latencies, time.Since(start))
+			}
+			if err != nil {
+				return err
+			}
+			made++
+			if v != made {
+				return fmt.Errorf("answer %d, want %d", v, made)
+			}
+		}
+		return nil
+	}
+	return r
+}
