@@ -243,25 +243,14 @@ type streamCall struct {
 
 // CallDone encodes the result and hands it to the transport, on the
 // goroutine that completed the call; Send does not block.
-func (c *streamCall) CallDone(*node.Call) {
-	resp, err := c.Result()
-	if err == nil {
-		c.res.Response, err = proto.Marshal(resp)
-		if err != nil {
-			err = connect.NewError(connect.CodeInternal, err)
-		}
-	}
-	if err != nil {
-		c.reply.Send(errorResult(err))
-		return
-	}
-	c.reply.Send(&c.res)
-}
+func (c *streamCall) CallDone(*node.Call) { c.reply.Send(result(&c.Call, &c.res)) }
 
 // Cancel aborts the call.
 func (c *streamCall) Cancel() { c.Abort() }
 
-func result(c *node.Call) *actorv1.ResultEnvelope {
+// result encodes c's outcome: its response into into, which it returns,
+// or its error into an envelope of its own.
+func result(c *node.Call, into *actorv1.ResultEnvelope) *actorv1.ResultEnvelope {
 	resp, err := c.Result()
 	if err != nil {
 		return errorResult(err)
@@ -270,7 +259,8 @@ func result(c *node.Call) *actorv1.ResultEnvelope {
 	if err != nil {
 		return errorResult(connect.NewError(connect.CodeInternal, err))
 	}
-	return &actorv1.ResultEnvelope{Response: b}
+	into.Response = b
+	return into
 }
 
 func errorResult(err error) *actorv1.ResultEnvelope {

@@ -117,7 +117,7 @@ func (a *Agent) dispatchDurable(ctx context.Context, env *actorv1.CallEnvelope, 
 		<-c.Done()
 		stop()
 		cancel()
-		done(result(c))
+		done(result(c, new(actorv1.ResultEnvelope)))
 	}()
 	return transport.CancelFunc(cancel)
 }
