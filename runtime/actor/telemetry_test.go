@@ -1,14 +1,11 @@
 package actor_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -21,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/troupehq/troupe/internal/testprom"
 	"github.com/troupehq/troupe/runtime/actor"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
@@ -261,42 +259,6 @@ func TestSpanStatusOfErrorsAndPanics(t *testing.T) {
 	})
 }
 
-// scrape fetches the Prometheus text of addr and returns the value of
-// each sample of metric whose labels include all of labels.
-func scrape(t *testing.T, addr, metric string, labels ...string) []float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("scrape: %s\n%s", resp.Status, body)
-	}
-	var values []float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, metric+"{") {
-			continue
-		}
-		matches := true
-		for _, l := range labels {
-			matches = matches && strings.Contains(line, l)
-		}
-		if !matches {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			t.Fatalf("sample %q: %v", line, err)
-		}
-		values = append(values, v)
-	}
-	return values
-}
-
 func TestPrometheusEndpointCountsCalls(t *testing.T) {
 	sys := start(t, nil, actor.WithPrometheus("127.0.0.1:0"), actor.WithNumCPUs(4))
 	addr := sys.MetricsAddr()
@@ -317,21 +279,21 @@ func TestPrometheusEndpointCountsCalls(t *testing.T) {
 	}
 
 	for method, want := range map[string]float64{"test.v1.Probe/Add": 5, "test.v1.Probe/Get": 2} {
-		got := scrape(t, addr, "troupe_calls_total", `rpc_method="`+method+`"`, `rpc_response_status_code="ok"`, `troupe_actor_class="test.v1.Probe"`)
+		got := testprom.Scrape(t, addr, "troupe_calls_total", `rpc_method="`+method+`"`, `rpc_response_status_code="ok"`, `troupe_actor_class="test.v1.Probe"`)
 		if len(got) != 1 || got[0] != want {
 			t.Errorf("troupe_calls_total for %s = %v, want [%v]", method, got, want)
 		}
 	}
-	if got := scrape(t, addr, "troupe_call_duration_seconds_count", `rpc_method="test.v1.Probe/Add"`); len(got) != 1 || got[0] != 5 {
+	if got := testprom.Scrape(t, addr, "troupe_call_duration_seconds_count", `rpc_method="test.v1.Probe/Add"`); len(got) != 1 || got[0] != 5 {
 		t.Errorf("troupe_call_duration_seconds_count for Add = %v, want [5]", got)
 	}
-	if got := scrape(t, addr, "troupe_actors", `troupe_actor_state="ALIVE"`, `troupe_actor_class="test.v1.Probe"`); len(got) != 1 || got[0] != 1 {
+	if got := testprom.Scrape(t, addr, "troupe_actors", `troupe_actor_state="ALIVE"`, `troupe_actor_class="test.v1.Probe"`); len(got) != 1 || got[0] != 1 {
 		t.Errorf("troupe_actors ALIVE = %v, want [1]", got)
 	}
-	if got := scrape(t, addr, "troupe_node_resources_total", `troupe_resource_name="CPU"`); len(got) != 1 || got[0] != 4 {
+	if got := testprom.Scrape(t, addr, "troupe_node_resources_total", `troupe_resource_name="CPU"`); len(got) != 1 || got[0] != 4 {
 		t.Errorf("troupe_node_resources_total CPU = %v, want [4]", got)
 	}
-	if got := scrape(t, addr, "troupe_node_resources_used", `troupe_resource_name="CPU"`); len(got) != 1 || got[0] != 1 {
+	if got := testprom.Scrape(t, addr, "troupe_node_resources_used", `troupe_resource_name="CPU"`); len(got) != 1 || got[0] != 1 {
 		t.Errorf("troupe_node_resources_used CPU = %v, want [1]", got)
 	}
 

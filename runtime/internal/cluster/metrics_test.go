@@ -1,15 +1,12 @@
 package cluster_test
 
 import (
-	"bufio"
 	"context"
-	"net/http"
 	"regexp"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/troupehq/troupe/internal/testprom"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -40,44 +37,8 @@ func TestNodeMetricsEndpoint(t *testing.T) {
 	if node := nodeOf(t, h); node != "metered" {
 		t.Fatalf("actor on %s, want metered", node)
 	}
-	got := scrapeMetric(t, metrics, "troupe_calls_total", `rpc_method="test.v1.Probe/Add"`, `rpc_response_status_code="ok"`)
+	got := testprom.Scrape(t, metrics, "troupe_calls_total", `rpc_method="test.v1.Probe/Add"`, `rpc_response_status_code="ok"`)
 	if len(got) != 1 || got[0] != calls {
 		t.Fatalf("troupe_calls_total for Add on the node = %v, want [%d]", got, calls)
 	}
-}
-
-// scrapeMetric returns the values of metric's samples whose labels
-// contain every one of labels.
-func scrapeMetric(t *testing.T, addr, metric string, labels ...string) []float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape: %s", resp.Status)
-	}
-	var values []float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, metric+"{") {
-			continue
-		}
-		ok := true
-		for _, l := range labels {
-			ok = ok && strings.Contains(line, l)
-		}
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			t.Fatalf("sample %q: %v", line, err)
-		}
-		values = append(values, v)
-	}
-	return values
 }
