@@ -45,7 +45,7 @@ type processor struct {
 // processor runs in; DataStoreFromRef fails if the reference names an actor
 // of another class.
 func newProcessor(ctx context.Context, init *datastorev1.ProcessorInit) (datastorev1actor.ProcessorActor, error) {
-	st, err := datastorev1actor.DataStoreFromRef(actor.SystemFrom(ctx), init.GetStore())
+	st, err := datastorev1actor.DataStoreFromRef(ctx, actor.SystemFrom(ctx), init.GetStore())
 	if err != nil {
 		return nil, fmt.Errorf("processor: the store reference: %w", err)
 	}

@@ -147,7 +147,7 @@ func (s *System) spawnClass(ctx context.Context, className string, init *anypb.A
 	if err := applySpawnOptions(&spec, o); err != nil {
 		return nil, err
 	}
-	if err := s.ownerlessLifetime(ctx, &spec, o.GetLifetime()); err != nil {
+	if err := s.settleLifetime(ctx, &spec, o.GetLifetime()); err != nil {
 		return nil, err
 	}
 	return s.spawn(ctx, class, spec, in)
@@ -244,12 +244,22 @@ func (s *System) refByActorID(ctx context.Context, id string) (*Ref, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
-	if s.cluster != nil {
-		return s.refByID(ctx, id)
+	return s.plane.byID(ctx, id)
+}
+
+// settleLifetime settles the lifetime of an actor spawned from outside any
+// actor on a system that is no job, which is what a spawn through a
+// cluster node's gateway (its ControlService) is: nothing could own the
+// actor. It is detached: it lives until killed and restarts per
+// max_restarts. Asking for LIFETIME_OWNED there fails with invalid
+// argument rather than giving an actor that no owner's end would kill.
+func (s *System) settleLifetime(ctx context.Context, spec *node.Spec, lifetime actorv1.Lifetime) error {
+	if !s.plane.ownerless() || node.ActorFrom(ctx) != nil {
+		return nil
 	}
-	a, ok := s.ctrl.Actor(id)
-	if !ok {
-		return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s", id)
+	if lifetime == actorv1.Lifetime_LIFETIME_OWNED {
+		return errs.Newf(errs.ErrInvalidOption, "a node has no job to own an actor: spawn it through a driver's gateway, or as LIFETIME_DETACHED")
 	}
-	return s.refTo(a), nil
+	spec.Detached = true
+	return nil
 }

@@ -41,7 +41,7 @@ func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, 
 		if isNil(req) {
 			f.call.Req = newMessage[Req]()
 		}
-		ref.sys.callRemote(ref.r, &f.call)
+		ref.sys.plane.invoke(ref.r, &f.call)
 	case ref.a.Class != nil && ref.a.Class.Name != "" && !ref.a.Class.Has(m.m):
 		f.call.Fail(errs.Newf(errs.ErrWrongClass, "%s is not a method of %s", m.m.Procedure, ref.a.Class.Name))
 	default:

@@ -169,7 +169,7 @@ func (c *Class[I, A]) gatewayRoutes(s *System, opts []connect.HandlerOption) map
 		id, name := h.Get(HeaderActorID), h.Get(HeaderActorName)
 		switch {
 		case id != "":
-			return FromRef(s, c, &actorv1.ActorRef{ActorId: id}, self)
+			return FromRef(ctx, s, c, &actorv1.ActorRef{ActorId: id}, self)
 		case name != "":
 			ns := h.Get(HeaderNamespace)
 			if ns == "" {

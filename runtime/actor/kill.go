@@ -42,16 +42,17 @@ func (s *System) Kill(ctx context.Context, h Handle, opts ...KillOption) error {
 			o.applyKill(&cfg)
 		}
 	}
-	msg := "killed by Kill"
-	if cfg.noRestart {
-		msg += " (no restart)"
-	}
 	if s.tel.Tracing() {
 		s.tel.Kill(ctx, ref.telemetry(), !cfg.noRestart)
 	}
-	if ref.a == nil || s.cluster != nil {
-		return s.killRemote(ctx, ref.ID(), cfg.noRestart)
+	return s.plane.kill(ctx, ref, !cfg.noRestart)
+}
+
+// killCause is the death cause of an actor killed by Kill.
+func killCause(restart bool) errs.Cause {
+	msg := "killed by Kill"
+	if !restart {
+		msg += " (no restart)"
 	}
-	ref.a.Kill(errs.Cause{Kind: errs.CauseKilled, Message: msg}, !cfg.noRestart, false)
-	return nil
+	return errs.Cause{Kind: errs.CauseKilled, Message: msg}
 }

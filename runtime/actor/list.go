@@ -2,7 +2,6 @@ package actor
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/troupehq/troupe/runtime/internal/node"
@@ -77,30 +76,7 @@ func (s *System) ListActors(ctx context.Context, opts ...ListOption) ([]ActorInf
 			o.applyList(&cfg)
 		}
 	}
-	if s.cluster != nil {
-		return s.listRemote(ctx, cfg.filters)
-	}
-	pid := os.Getpid()
-	var out []ActorInfo
-	for _, a := range s.ctrl.AllActors() {
-		in := a.Info()
-		info := ActorInfo{
-			ID: in.ID, Class: in.Class, State: in.State, Job: in.Job, Name: in.Name,
-			Namespace: in.Namespace, Resources: in.Resources, Restarts: in.Restarts,
-			Detached: in.Detached, PendingReason: in.PendingReason,
-			PendingCalls: in.Pending, RunningCalls: in.Running,
-		}
-		if n := s.ctrl.NodeOf(a); n != nil {
-			info.Node, info.PID = n.ID, pid
-		}
-		if in.State == Dead {
-			info.DeathCause = in.Cause.String()
-		}
-		if matches(&info, cfg.filters) {
-			out = append(out, info)
-		}
-	}
-	return out, nil
+	return s.plane.listActors(ctx, cfg.filters)
 }
 
 func matches(info *ActorInfo, filters map[string]string) bool {

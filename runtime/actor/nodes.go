@@ -2,12 +2,6 @@ package actor
 
 import (
 	"context"
-	"os"
-	"strings"
-
-	"connectrpc.com/connect"
-
-	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 )
 
 // NodeInfo is one row of ListNodes: a node and its resources.
@@ -39,31 +33,7 @@ func (s *System) ListNodes(ctx context.Context) ([]NodeInfo, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
-	if s.cluster != nil {
-		res, err := s.cluster.client.Head.ListNodes(ctx, connect.NewRequest(&actorv1.ListNodesRequest{}))
-		if err != nil {
-			return nil, err
-		}
-		out := make([]NodeInfo, 0, len(res.Msg.GetNodes()))
-		for _, n := range res.Msg.GetNodes() {
-			out = append(out, NodeInfo{
-				ID: n.GetNodeId(), Address: n.GetAddress(),
-				State: strings.TrimPrefix(n.GetState().String(), "NODE_STATE_"),
-				Head:  n.GetIsHead(), PID: int(n.GetPid()),
-				Total: n.GetTotal(), Available: n.GetAvailable(), Labels: n.GetLabels(), Classes: n.GetClasses(),
-			})
-		}
-		return out, nil
-	}
-	pid := os.Getpid()
-	var out []NodeInfo
-	for _, n := range s.ctrl.Nodes() {
-		out = append(out, NodeInfo{
-			ID: n.ID, State: "ALIVE", Head: true, PID: pid,
-			Total: n.Total, Available: n.Free, Labels: n.Labels, Classes: n.Classes,
-		})
-	}
-	return out, nil
+	return s.plane.listNodes(ctx)
 }
 
 // ListJobs lists the jobs of the system's cluster, sorted by id, ended
@@ -72,19 +42,5 @@ func (s *System) ListJobs(ctx context.Context) ([]JobInfo, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
-	if s.cluster != nil {
-		res, err := s.cluster.client.Head.ListJobs(ctx, connect.NewRequest(&actorv1.ListJobsRequest{}))
-		if err != nil {
-			return nil, err
-		}
-		out := make([]JobInfo, 0, len(res.Msg.GetJobs()))
-		for _, j := range res.Msg.GetJobs() {
-			out = append(out, JobInfo{
-				ID: j.GetJobId(), Namespace: j.GetNamespace(),
-				State: strings.TrimPrefix(j.GetState().String(), "JOB_STATE_"), PID: int(j.GetPid()),
-			})
-		}
-		return out, nil
-	}
-	return []JobInfo{{ID: s.job, Namespace: s.namespace, State: "RUNNING", PID: os.Getpid()}}, nil
+	return s.plane.listJobs(ctx)
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"connectrpc.com/connect"
-
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/resources"
@@ -105,22 +103,11 @@ func CreatePlacementGroup(ctx context.Context, sys *System, bundles []map[string
 		}
 		sets[i] = set
 	}
-	if sys.cluster == nil {
-		id, err := sys.ctrl.CreateGroup(sets, st)
-		if err != nil {
-			return nil, err
-		}
-		return &PlacementGroup{sys: sys, id: id, bundles: len(bundles)}, nil
-	}
-	req := &actorv1.CreatePlacementGroupRequest{Strategy: st, JobId: sys.job}
-	for _, s := range sets {
-		req.Bundles = append(req.Bundles, &actorv1.Bundle{Resources: s.Float()})
-	}
-	res, err := sys.cluster.client.Head.CreatePlacementGroup(ctx, connect.NewRequest(req))
+	id, err := sys.plane.createGroup(ctx, sets, st)
 	if err != nil {
 		return nil, err
 	}
-	return &PlacementGroup{sys: sys, id: res.Msg.GetGroup().GetPlacementGroupId(), bundles: len(bundles)}, nil
+	return &PlacementGroup{sys: sys, id: id, bundles: len(bundles)}, nil
 }
 
 // Info returns the group's state. A removed group is ErrActorNotFound.
@@ -128,33 +115,7 @@ func (pg *PlacementGroup) Info(ctx context.Context) (PlacementGroupInfo, error) 
 	if err := pg.sys.checkOpen(); err != nil {
 		return PlacementGroupInfo{}, err
 	}
-	if pg.sys.cluster == nil {
-		g, err := pg.sys.ctrl.Group(pg.id)
-		if err != nil {
-			return PlacementGroupInfo{}, err
-		}
-		info := PlacementGroupInfo{ID: g.ID, State: "PENDING", PendingReason: g.Reason, Nodes: g.Nodes}
-		if g.Created {
-			info.State = "CREATED"
-		}
-		return info, nil
-	}
-	res, err := pg.sys.cluster.client.Head.GetPlacementGroup(ctx, connect.NewRequest(&actorv1.GetPlacementGroupRequest{PlacementGroupId: pg.id}))
-	if err != nil {
-		return PlacementGroupInfo{}, err
-	}
-	g := res.Msg.GetGroup()
-	if g.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED {
-		return PlacementGroupInfo{}, errs.Newf(errs.ErrActorNotFound, "placement group %s was removed", pg.id)
-	}
-	info := PlacementGroupInfo{ID: g.GetPlacementGroupId(), State: "PENDING", PendingReason: g.GetPendingReason()}
-	if g.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED {
-		info.State = "CREATED"
-		for _, b := range g.GetBundles() {
-			info.Nodes = append(info.Nodes, b.GetNodeId())
-		}
-	}
-	return info, nil
+	return pg.sys.plane.groupInfo(ctx, pg.id)
 }
 
 // Ready waits until every bundle of the group is reserved on a node. When
@@ -187,9 +148,5 @@ func RemovePlacementGroup(ctx context.Context, sys *System, pg *PlacementGroup) 
 	if pg == nil {
 		return errs.Newf(errs.ErrInvalidOption, "RemovePlacementGroup: nil placement group")
 	}
-	if sys.cluster == nil {
-		return sys.ctrl.RemoveGroup(pg.id)
-	}
-	_, err := sys.cluster.client.Head.RemovePlacementGroup(ctx, connect.NewRequest(&actorv1.RemovePlacementGroupRequest{PlacementGroupId: pg.id}))
-	return err
+	return sys.plane.removeGroup(ctx, pg.id)
 }

@@ -95,16 +95,16 @@ type LookupOption interface {
 
 type lookupConfig struct {
 	namespace string
-	explicit  bool
 }
 
 type lookupFunc func(*lookupConfig)
 
 func (f lookupFunc) applyLookup(c *lookupConfig) { f(c) }
 
-// InNamespace looks the name up in namespace. Default: the system's.
+// InNamespace looks the name up in namespace. Default: the namespace of
+// the actor whose method makes the lookup, else the system's.
 func InNamespace(namespace string) LookupOption {
-	return lookupFunc(func(c *lookupConfig) { c.namespace, c.explicit = namespace, true })
+	return lookupFunc(func(c *lookupConfig) { c.namespace = namespace })
 }
 
 // Lookup returns a handle to the live actor of class bound to name. It
@@ -116,30 +116,20 @@ func Lookup[I proto.Message, A, H any](ctx context.Context, sys *System, class *
 	if err := sys.checkOpen(); err != nil {
 		return zero, err
 	}
-	cfg := lookupConfig{namespace: sys.namespace}
+	cfg := lookupConfig{namespace: sys.defaultNamespace(ctx)}
 	for _, o := range opts {
 		if o != nil {
 			o.applyLookup(&cfg)
 		}
 	}
-	if sys.cluster != nil {
-		if ns := actorNamespace(ctx); ns != "" && !cfg.explicit {
-			cfg.namespace = ns
-		}
-		ref, err := sys.lookupRemote(ctx, cfg.namespace, name, class.c.Name)
-		if err != nil {
-			return zero, err
-		}
-		return wrap(ref), nil
+	ref, err := sys.plane.lookup(ctx, cfg.namespace, name)
+	if err != nil {
+		return zero, err
 	}
-	a, ok := sys.ctrl.Lookup(cfg.namespace, name)
-	if !ok {
-		return zero, errs.Newf(errs.ErrActorNotFound, "no live actor named %q in namespace %q", name, cfg.namespace)
+	if ref.Class() != class.c.Name {
+		return zero, errs.Newf(errs.ErrWrongClass, "actor %q in namespace %q is a %s, not a %s", name, cfg.namespace, ref.Class(), class.c.Name)
 	}
-	if a.Class.Name != class.c.Name {
-		return zero, errs.Newf(errs.ErrWrongClass, "actor %q in namespace %q is a %s, not a %s", name, cfg.namespace, a.Class.Name, class.c.Name)
-	}
-	return wrap(sys.refTo(a)), nil
+	return wrap(ref), nil
 }
 
 // FromRef turns a reference received in a message into a typed handle of
@@ -147,7 +137,7 @@ func Lookup[I proto.Message, A, H any](ctx context.Context, sys *System, class *
 // ErrActorNotFound for an actor the system never had, or a dead one it no
 // longer retains (see WithDeadActorRetention). It is called by generated
 // code (CounterFromRef).
-func FromRef[I proto.Message, A, H any](sys *System, class *Class[I, A], ref *actorv1.ActorRef, wrap func(*Ref) H) (H, error) {
+func FromRef[I proto.Message, A, H any](ctx context.Context, sys *System, class *Class[I, A], ref *actorv1.ActorRef, wrap func(*Ref) H) (H, error) {
 	var zero H
 	if err := sys.checkOpen(); err != nil {
 		return zero, err
@@ -158,22 +148,12 @@ func FromRef[I proto.Message, A, H any](sys *System, class *Class[I, A], ref *ac
 	if ref.GetClass() != "" && ref.GetClass() != class.c.Name {
 		return zero, errs.Newf(errs.ErrWrongClass, "actor %s is a %s, not a %s", ref.GetActorId(), ref.GetClass(), class.c.Name)
 	}
-	if sys.cluster != nil {
-		r, err := sys.refByID(context.Background(), ref.GetActorId())
-		if err != nil {
-			return zero, err
-		}
-		if r.Class() != class.c.Name {
-			return zero, errs.Newf(errs.ErrWrongClass, "actor %s is a %s, not a %s", r.ID(), r.Class(), class.c.Name)
-		}
-		return wrap(r), nil
+	r, err := sys.plane.byID(ctx, ref.GetActorId())
+	if err != nil {
+		return zero, err
 	}
-	a, ok := sys.ctrl.Actor(ref.GetActorId())
-	if !ok {
-		return zero, errs.Newf(errs.ErrActorNotFound, "no actor %s", ref.GetActorId())
+	if r.Class() != class.c.Name {
+		return zero, errs.Newf(errs.ErrWrongClass, "actor %s is a %s, not a %s", r.ID(), r.Class(), class.c.Name)
 	}
-	if a.Class.Name != class.c.Name {
-		return zero, errs.Newf(errs.ErrWrongClass, "actor %s is a %s, not a %s", a.ID, a.Class.Name, class.c.Name)
-	}
-	return wrap(sys.refTo(a)), nil
+	return wrap(r), nil
 }

@@ -68,7 +68,7 @@ func TestDeadActorRetention(t *testing.T) {
 			t.Fatalf("call to p%d through its handle = %v, want ActorDiedError", i, err)
 		}
 		// By id: found while retained, not found once evicted.
-		_, err = testv1actor.ProbeFromRef(sys, h.Ref().Proto())
+		_, err = testv1actor.ProbeFromRef(ctx, sys, h.Ref().Proto())
 		if retained[id] {
 			if err != nil {
 				t.Fatalf("ProbeFromRef(p%d), retained: %v", i, err)

@@ -25,6 +25,7 @@ import (
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
 	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/resources"
 	"github.com/troupehq/troupe/runtime/internal/transport"
 )
 
@@ -267,14 +268,18 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		return errs.Newf(errs.ErrInvalidOption, "start: no cluster token: pass --token or set %s (the head wrote it to <state dir>/token)", TokenEnv)
 	}
 
-	s, total, err := newSystem(ctx, &cfg)
+	client := cluster.NewClient(headAddr, token, tlsConf, cfg.log)
+	var total resources.Set
+	s, err := newSystem(ctx, &cfg, func(s *System, t resources.Set) plane {
+		total = t
+		return newClusterPlane(s, t, client, false)
+	})
 	if err != nil {
+		client.Close()
 		_ = lis.Close()
 		return err
 	}
 	s.job = "" // a node is not a job: actors spawned here belong to their owner's job
-	client := cluster.NewClient(headAddr, token, tlsConf, cfg.log)
-	s.cluster = &clusterState{client: client}
 	agent := cluster.NewAgent(s.node, &actorv1.NodeInfo{NodeId: s.node.ID, Address: addr, Total: total.Float(),
 		Labels: cfg.labels, IsHead: f.head}, client.Head, f.heartbeat, cfg.log)
 	agent.SetDurable(s.durable)

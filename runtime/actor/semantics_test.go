@@ -560,7 +560,7 @@ func TestCallCycleDeadlock(t *testing.T) {
 	t.Parallel()
 	sys := start(t, &behaviour{do: func(ctx context.Context, p *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
 		// A calls B with A's ref; B calls back into A and waits.
-		peer, err := testv1actor.ProbeFromRef(actor.SystemFrom(ctx), r.GetRef())
+		peer, err := testv1actor.ProbeFromRef(ctx, actor.SystemFrom(ctx), r.GetRef())
 		if err != nil {
 			return nil, err
 		}
@@ -691,7 +691,7 @@ func TestOwnedActorsDieWithTheirOwner(t *testing.T) {
 	if err := sys.Kill(ctx, parent, actor.NoRestart()); err != nil {
 		t.Fatal(err)
 	}
-	_, err := testv1actor.ProbeFromRef(sys, owned.Proto())
+	_, err := testv1actor.ProbeFromRef(ctx, sys, owned.Proto())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -700,7 +700,7 @@ func TestOwnedActorsDieWithTheirOwner(t *testing.T) {
 	if !strings.Contains(info.DeathCause, "owner died") {
 		t.Fatalf("owned child cause = %q", info.DeathCause)
 	}
-	dh, err := testv1actor.ProbeFromRef(sys, detached.Proto())
+	dh, err := testv1actor.ProbeFromRef(ctx, sys, detached.Proto())
 	if err != nil {
 		t.Fatal(err)
 	}

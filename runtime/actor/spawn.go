@@ -8,11 +8,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
-	"github.com/troupehq/troupe/runtime/internal/control"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
-	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
 // Lifetime says when an actor ends on its own.
@@ -262,7 +260,7 @@ func (s *Spawner[I, H]) Spawn(ctx context.Context, sys *System, init I) (H, erro
 	if err := sys.checkSpawn(ctx); err != nil {
 		return zero, err
 	}
-	spec, err := s.sharedSpec(sys.namespace)
+	spec, err := s.sharedSpec(sys.defaultNamespace(ctx))
 	if err != nil {
 		return zero, err
 	}
@@ -273,14 +271,14 @@ func (s *Spawner[I, H]) Spawn(ctx context.Context, sys *System, init I) (H, erro
 	return s.wrap(ref), nil
 }
 
-// spawn spawns an actor of class with spec, in the system's namespace
+// spawn spawns an actor of class with spec, in the default namespace
 // unless spec names one.
 func (s *System) spawn(ctx context.Context, class *node.Class, spec node.Spec, init proto.Message) (*Ref, error) {
 	if err := s.checkSpawn(ctx); err != nil {
 		return nil, err
 	}
 	if spec.Namespace == "" {
-		spec.Namespace = s.namespace
+		spec.Namespace = s.defaultNamespace(ctx)
 	}
 	if err := checkSpec(class, &spec); err != nil {
 		return nil, err
@@ -319,23 +317,8 @@ func (s *System) spawnChecked(ctx context.Context, class *node.Class, spec *node
 	if init != nil && !init.ProtoReflect().IsValid() {
 		init = nil // an empty one
 	}
-	if s.cluster != nil {
-		if init == nil {
-			init = class.NewInit()
-		}
-		return s.spawnRemote(ctx, class, *spec, init)
+	if init == nil {
+		init = class.NewInit()
 	}
-	ctx, span := s.tel.StartSpawn(ctx, class.Name)
-	a, _, err := s.ctrl.Spawn(ctx, control.SpawnRequest{Class: class, Spec: spec, Init: init, Job: s.job, Owner: node.ActorFrom(ctx)})
-	if span != nil {
-		var ta *telemetry.Actor
-		if a != nil {
-			ta = actorTelemetry(a)
-		}
-		telemetry.EndSpawn(span, ta, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return s.refTo(a), nil
+	return s.plane.spawn(ctx, class, spec, init)
 }

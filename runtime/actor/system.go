@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/troupehq/troupe/runtime/internal/control"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
@@ -34,12 +33,14 @@ type System struct {
 	job       string
 	log       *slog.Logger
 	node      *node.Node
-	ctrl      *control.Control
+	plane     plane // where spawns, lookups, kills and listings go
 	tel       *telemetry.Telemetry
 	closed    atomic.Bool
-	cluster   *clusterState  // nil for an embedded system
-	classes   []Registration // as given to WithClasses, for the gateway
-	durable   *durableHost
+	// cluster is plane in a cluster, nil on an embedded system: the
+	// durable actors' activations are placed through it.
+	cluster *clusterPlane
+	classes []Registration // as given to WithClasses, for the gateway
+	durable *durableHost
 }
 
 // Start runs an embedded node inside this process, a head and a worker in
@@ -47,8 +48,9 @@ type System struct {
 // drive it. Shutdown ends it.
 func Start(ctx context.Context, opts ...Option) (*System, error) {
 	cfg := newConfig(opts)
-	s, _, err := newSystem(ctx, &cfg)
-	return s, err
+	return newSystem(ctx, &cfg, func(s *System, total resources.Set) plane {
+		return newEmbeddedPlane(s, total, cfg.labels)
+	})
 }
 
 func newConfig(opts []Option) config {
@@ -68,15 +70,16 @@ func newConfig(opts []Option) config {
 }
 
 // newSystem builds a system's node, with the classes and resources cfg
-// gives it, and its telemetry, and returns the node's resources.
-func newSystem(ctx context.Context, cfg *config) (*System, resources.Set, error) {
+// gives it, its control plane, which newPlane makes from the system and
+// the node's resources, and its telemetry.
+func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resources.Set) plane) (*System, error) {
 	total, err := nodeResources(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	retention, err := cfg.deadActorRetention()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	id := cfg.nodeID
 	if id == "" {
@@ -86,24 +89,26 @@ func newSystem(ctx context.Context, cfg *config) (*System, resources.Set, error)
 	n.SetDeadRetention(retention)
 	for _, r := range cfg.classes {
 		if r.err != nil {
-			return nil, nil, r.err
+			return nil, r.err
 		}
 		if r.class == nil {
-			return nil, nil, errs.Newf(errs.ErrInvalidOption, "WithClasses: empty registration")
+			return nil, errs.Newf(errs.ErrInvalidOption, "WithClasses: empty registration")
 		}
 		if err := n.Register(r.class, r.factory); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	s := &System{namespace: cfg.namespace, job: newID(4), log: cfg.log, node: n, classes: cfg.classes}
 	s.durable = newDurableHost(s, cfg.durable)
 	n.Host = s
-	s.ctrl = control.New(cfg.log, true, func() string { return newID(12) },
-		&control.Node{Node: n, Total: total, Labels: cfg.labels})
-	if err := s.startTelemetry(ctx, cfg); err != nil {
-		return nil, nil, err
+	s.plane = newPlane(s, total)
+	if cp, ok := s.plane.(*clusterPlane); ok {
+		s.cluster = cp
 	}
-	return s, total, nil
+	if err := s.startTelemetry(ctx, cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // startTelemetry traces and measures the node as cfg says.
@@ -126,18 +131,7 @@ func (s *System) startTelemetry(ctx context.Context, cfg *config) error {
 			}
 			return out
 		},
-		Resources: func() []telemetry.ResourceSample {
-			var out []telemetry.ResourceSample
-			for _, n := range s.ctrl.Nodes() {
-				if n.ID != s.node.ID {
-					continue
-				}
-				for name, total := range n.Total {
-					out = append(out, telemetry.ResourceSample{Name: name, Total: total, Used: total - n.Free[name]})
-				}
-			}
-			return out
-		},
+		Resources: s.plane.resources,
 	})
 	if err != nil {
 		_ = tel.Shutdown(ctx)
@@ -226,12 +220,15 @@ func (s *System) Shutdown(ctx context.Context) error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	var errCluster error
-	if s.cluster != nil {
-		errCluster = s.cluster.shutdown(ctx, s)
-	}
+	errPlane := s.plane.close(ctx)
+	return errors.Join(errPlane, s.stop(ctx))
+}
+
+// stop ends the system's node, its durable actors' store and its
+// telemetry.
+func (s *System) stop(ctx context.Context) error {
 	err := s.node.Shutdown(ctx)
-	return errors.Join(errCluster, err, s.durable.close(), s.tel.Shutdown(ctx))
+	return errors.Join(err, s.durable.close(), s.tel.Shutdown(ctx))
 }
 
 func (s *System) checkOpen() error {

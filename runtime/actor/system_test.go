@@ -216,11 +216,11 @@ func TestLookupErrors(t *testing.T) {
 		t.Fatalf("GetIfExists on other class = %v; want ErrWrongClass", err)
 	}
 	o, _ := testv1actor.GetOther(ctx, sys, "o")
-	if _, err := testv1actor.ProbeFromRef(sys, o.ActorRef()); !errors.Is(err, actor.ErrWrongClass) {
+	if _, err := testv1actor.ProbeFromRef(ctx, sys, o.ActorRef()); !errors.Is(err, actor.ErrWrongClass) {
 		t.Fatalf("ProbeFromRef(other) = %v; want ErrWrongClass", err)
 	}
-	if _, err := testv1actor.ProbeFromRef(sys, nil); !errors.Is(err, actor.ErrActorNotFound) {
-		t.Fatalf("ProbeFromRef(nil) = %v; want ErrActorNotFound", err)
+	if _, err := testv1actor.ProbeFromRef(ctx, sys, nil); !errors.Is(err, actor.ErrActorNotFound) {
+		t.Fatalf("ProbeFromRef(ctx, nil) = %v; want ErrActorNotFound", err)
 	}
 }
 
@@ -242,7 +242,7 @@ func TestNilHandleAndNilRequest(t *testing.T) {
 func TestHandleInsideMessage(t *testing.T) {
 	t.Parallel()
 	sys := start(t, &behaviour{do: func(ctx context.Context, _ *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
-		peer, err := testv1actor.ProbeFromRef(actor.SystemFrom(ctx), r.GetRef())
+		peer, err := testv1actor.ProbeFromRef(ctx, actor.SystemFrom(ctx), r.GetRef())
 		if err != nil {
 			return nil, err
 		}
@@ -268,7 +268,7 @@ func TestHandleInsideMessage(t *testing.T) {
 func TestHandleAsConstructorArgument(t *testing.T) {
 	t.Parallel()
 	sys := start(t, &behaviour{do: func(ctx context.Context, p *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
-		peer, err := testv1actor.ProbeFromRef(actor.SystemFrom(ctx), p.init.GetPeer())
+		peer, err := testv1actor.ProbeFromRef(ctx, actor.SystemFrom(ctx), p.init.GetPeer())
 		if err != nil {
 			return nil, err
 		}

@@ -58,11 +58,12 @@ func (w *writer) spawn(s *actorService) []jen.Code {
 			textf("%s turns a reference received in a message back into a typed handle.\nIt returns an error if the reference names an actor of another class.", n.FromRef).
 			deprecated(deprecated).code().
 			Func().Id(n.FromRef).Params(
+			jen.Id("ctx").Add(w.qual(contextPackage, "Context")),
 			jen.Id("sys").Op("*").Add(w.qual(actorPackage, "System")),
 			jen.Id("ref").Op("*").Add(w.qual(actorv1Package, "ActorRef")),
 		).Params(handle.Clone(), jen.Error()).Block(
 			jen.Return(w.qual(actorPackage, "FromRef").Call(
-				jen.Id("sys"), jen.Id(n.class), jen.Id("ref"), jen.Id(n.newHandle),
+				jen.Id("ctx"), jen.Id("sys"), jen.Id(n.class), jen.Id("ref"), jen.Id(n.newHandle),
 			)),
 		),
 	}

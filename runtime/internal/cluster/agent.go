@@ -105,17 +105,8 @@ func (a *Agent) register(ctx context.Context) error {
 
 func (a *Agent) heartbeat(ctx context.Context) {
 	defer a.wg.Done()
-	t := time.NewTicker(a.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		rctx, cancel := context.WithTimeout(ctx, max(a.interval*5, time.Second))
-		res, err := a.head.Heartbeat(rctx, connect.NewRequest(&actorv1.HeartbeatRequest{NodeId: a.info.GetNodeId(), Actors: a.hosted()}))
-		cancel()
+	Beat(ctx, a.interval, func(bctx context.Context) {
+		res, err := a.head.Heartbeat(bctx, connect.NewRequest(&actorv1.HeartbeatRequest{NodeId: a.info.GetNodeId(), Actors: a.hosted()}))
 		switch {
 		case err != nil:
 			a.log.Debug("heartbeat to the head failed", "error", err)
@@ -124,7 +115,7 @@ func (a *Agent) heartbeat(ctx context.Context) {
 				a.log.Debug("registering again with the head failed", "error", err)
 			}
 		}
-	}
+	})
 }
 
 // hosted is the snapshot of the node's actors the head gets.

@@ -96,7 +96,7 @@ func TestDeadActorRetentionInCluster(t *testing.T) {
 	checkLookups := func(when string) {
 		t.Helper()
 		for i, h := range evicted {
-			if _, err := testv1actor.ProbeFromRef(sys, h.Ref().Proto()); !errors.Is(err, actor.ErrActorNotFound) {
+			if _, err := testv1actor.ProbeFromRef(ctx, sys, h.Ref().Proto()); !errors.Is(err, actor.ErrActorNotFound) {
 				t.Fatalf("ProbeFromRef(p%d) %s = %v, want ErrActorNotFound", i, when, err)
 			}
 			if _, err := testv1actor.GetProbe(ctx, sys, fmt.Sprintf("p%d", i)); !errors.Is(err, actor.ErrActorNotFound) {
@@ -104,7 +104,7 @@ func TestDeadActorRetentionInCluster(t *testing.T) {
 			}
 		}
 		for _, h := range retained {
-			if _, err := testv1actor.ProbeFromRef(sys, h.Ref().Proto()); err != nil {
+			if _, err := testv1actor.ProbeFromRef(ctx, sys, h.Ref().Proto()); err != nil {
 				t.Fatalf("ProbeFromRef(%s), retained, %s: %v", h.Ref().ID(), when, err)
 			}
 		}

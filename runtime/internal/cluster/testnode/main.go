@@ -195,7 +195,7 @@ func (p *probe) Do(ctx context.Context, r *testv1.DoRequest) (*testv1.DoResponse
 		return &testv1.DoResponse{Value: n}, nil
 	case "call":
 		// Do "node" on the Probe r.Ref names, answering its node's id.
-		peer, err := testv1actor.ProbeFromRef(actor.SystemFrom(ctx), r.GetRef())
+		peer, err := testv1actor.ProbeFromRef(ctx, actor.SystemFrom(ctx), r.GetRef())
 		if err != nil {
 			return nil, err
 		}

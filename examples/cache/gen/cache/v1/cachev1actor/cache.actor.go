@@ -13,6 +13,13 @@ import (
 	"github.com/troupehq/troupe/runtime/actor"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // CacheClassName is the fully-qualified name of the cache.v1.Cache actor class.
 const CacheClassName = "cache.v1.Cache"
 
@@ -127,6 +134,6 @@ func GetCache(ctx context.Context, sys *actor.System, name string, opts ...actor
 
 // CacheFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func CacheFromRef(sys *actor.System, ref *actorv1.ActorRef) (*CacheHandle, error) {
-	return actor.FromRef(sys, cacheClass, ref, newCacheHandle)
+func CacheFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*CacheHandle, error) {
+	return actor.FromRef(ctx, sys, cacheClass, ref, newCacheHandle)
 }

@@ -13,6 +13,13 @@ import (
 	"github.com/troupehq/troupe/runtime/actor"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // GeneratorClassName is the fully-qualified name of the pipeline.v1.Generator actor class.
 const GeneratorClassName = "pipeline.v1.Generator"
 
@@ -106,8 +113,8 @@ func GetGenerator(ctx context.Context, sys *actor.System, name string, opts ...a
 
 // GeneratorFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func GeneratorFromRef(sys *actor.System, ref *actorv1.ActorRef) (*GeneratorHandle, error) {
-	return actor.FromRef(sys, generatorClass, ref, newGeneratorHandle)
+func GeneratorFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*GeneratorHandle, error) {
+	return actor.FromRef(ctx, sys, generatorClass, ref, newGeneratorHandle)
 }
 
 // ProcessorClassName is the fully-qualified name of the pipeline.v1.Processor actor class.
@@ -203,8 +210,8 @@ func GetProcessor(ctx context.Context, sys *actor.System, name string, opts ...a
 
 // ProcessorFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func ProcessorFromRef(sys *actor.System, ref *actorv1.ActorRef) (*ProcessorHandle, error) {
-	return actor.FromRef(sys, processorClass, ref, newProcessorHandle)
+func ProcessorFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*ProcessorHandle, error) {
+	return actor.FromRef(ctx, sys, processorClass, ref, newProcessorHandle)
 }
 
 // WriterClassName is the fully-qualified name of the pipeline.v1.Writer actor class.
@@ -300,8 +307,8 @@ func GetWriter(ctx context.Context, sys *actor.System, name string, opts ...acto
 
 // WriterFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func WriterFromRef(sys *actor.System, ref *actorv1.ActorRef) (*WriterHandle, error) {
-	return actor.FromRef(sys, writerClass, ref, newWriterHandle)
+func WriterFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*WriterHandle, error) {
+	return actor.FromRef(ctx, sys, writerClass, ref, newWriterHandle)
 }
 
 // JournalClassName is the fully-qualified name of the pipeline.v1.Journal actor class.
@@ -397,6 +404,6 @@ func GetJournal(ctx context.Context, sys *actor.System, name string, opts ...act
 
 // JournalFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func JournalFromRef(sys *actor.System, ref *actorv1.ActorRef) (*JournalHandle, error) {
-	return actor.FromRef(sys, journalClass, ref, newJournalHandle)
+func JournalFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*JournalHandle, error) {
+	return actor.FromRef(ctx, sys, journalClass, ref, newJournalHandle)
 }

@@ -13,6 +13,13 @@ import (
 	"github.com/troupehq/troupe/runtime/actor"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // CounterClassName is the fully-qualified name of the counter.v1.Counter actor class.
 const CounterClassName = "counter.v1.Counter"
 
@@ -106,6 +113,6 @@ func GetCounter(ctx context.Context, sys *actor.System, name string, opts ...act
 
 // CounterFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func CounterFromRef(sys *actor.System, ref *actorv1.ActorRef) (*CounterHandle, error) {
-	return actor.FromRef(sys, counterClass, ref, newCounterHandle)
+func CounterFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*CounterHandle, error) {
+	return actor.FromRef(ctx, sys, counterClass, ref, newCounterHandle)
 }

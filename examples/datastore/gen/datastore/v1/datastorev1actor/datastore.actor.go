@@ -14,6 +14,13 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // DataStoreClassName is the fully-qualified name of the datastore.v1.DataStore actor class.
 const DataStoreClassName = "datastore.v1.DataStore"
 
@@ -107,8 +114,8 @@ func GetDataStore(ctx context.Context, sys *actor.System, name string, opts ...a
 
 // DataStoreFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func DataStoreFromRef(sys *actor.System, ref *actorv1.ActorRef) (*DataStoreHandle, error) {
-	return actor.FromRef(sys, dataStoreClass, ref, newDataStoreHandle)
+func DataStoreFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*DataStoreHandle, error) {
+	return actor.FromRef(ctx, sys, dataStoreClass, ref, newDataStoreHandle)
 }
 
 // ProcessorClassName is the fully-qualified name of the datastore.v1.Processor actor class.
@@ -193,6 +200,6 @@ func GetProcessor(ctx context.Context, sys *actor.System, name string, opts ...a
 
 // ProcessorFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func ProcessorFromRef(sys *actor.System, ref *actorv1.ActorRef) (*ProcessorHandle, error) {
-	return actor.FromRef(sys, processorClass, ref, newProcessorHandle)
+func ProcessorFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*ProcessorHandle, error) {
+	return actor.FromRef(ctx, sys, processorClass, ref, newProcessorHandle)
 }

@@ -14,6 +14,13 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // ResilientClassName is the fully-qualified name of the faulttolerance.v1.Resilient actor class.
 const ResilientClassName = "faulttolerance.v1.Resilient"
 
@@ -113,6 +120,6 @@ func GetResilient(ctx context.Context, sys *actor.System, name string, opts ...a
 
 // ResilientFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func ResilientFromRef(sys *actor.System, ref *actorv1.ActorRef) (*ResilientHandle, error) {
-	return actor.FromRef(sys, resilientClass, ref, newResilientHandle)
+func ResilientFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*ResilientHandle, error) {
+	return actor.FromRef(ctx, sys, resilientClass, ref, newResilientHandle)
 }

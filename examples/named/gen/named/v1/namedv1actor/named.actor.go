@@ -13,6 +13,13 @@ import (
 	"github.com/troupehq/troupe/runtime/actor"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // GreeterClassName is the fully-qualified name of the named.v1.Greeter actor class.
 const GreeterClassName = "named.v1.Greeter"
 
@@ -93,6 +100,6 @@ func GetGreeter(ctx context.Context, sys *actor.System, name string, opts ...act
 
 // GreeterFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func GreeterFromRef(sys *actor.System, ref *actorv1.ActorRef) (*GreeterHandle, error) {
-	return actor.FromRef(sys, greeterClass, ref, newGreeterHandle)
+func GreeterFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*GreeterHandle, error) {
+	return actor.FromRef(ctx, sys, greeterClass, ref, newGreeterHandle)
 }

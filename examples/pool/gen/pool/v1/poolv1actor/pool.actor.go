@@ -13,6 +13,13 @@ import (
 	"github.com/troupehq/troupe/runtime/actor"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // PoolClassName is the fully-qualified name of the pool.v1.Pool actor class.
 const PoolClassName = "pool.v1.Pool"
 
@@ -123,6 +130,6 @@ func GetPool(ctx context.Context, sys *actor.System, name string, opts ...actor.
 
 // PoolFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func PoolFromRef(sys *actor.System, ref *actorv1.ActorRef) (*PoolHandle, error) {
-	return actor.FromRef(sys, poolClass, ref, newPoolHandle)
+func PoolFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*PoolHandle, error) {
+	return actor.FromRef(ctx, sys, poolClass, ref, newPoolHandle)
 }

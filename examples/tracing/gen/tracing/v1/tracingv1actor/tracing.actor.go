@@ -13,6 +13,13 @@ import (
 	"github.com/troupehq/troupe/runtime/actor"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // CoordinatorClassName is the fully-qualified name of the tracing.v1.Coordinator actor class.
 const CoordinatorClassName = "tracing.v1.Coordinator"
 
@@ -97,8 +104,8 @@ func GetCoordinator(ctx context.Context, sys *actor.System, name string, opts ..
 
 // CoordinatorFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func CoordinatorFromRef(sys *actor.System, ref *actorv1.ActorRef) (*CoordinatorHandle, error) {
-	return actor.FromRef(sys, coordinatorClass, ref, newCoordinatorHandle)
+func CoordinatorFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*CoordinatorHandle, error) {
+	return actor.FromRef(ctx, sys, coordinatorClass, ref, newCoordinatorHandle)
 }
 
 // WorkerClassName is the fully-qualified name of the tracing.v1.Worker actor class.
@@ -181,6 +188,6 @@ func GetWorker(ctx context.Context, sys *actor.System, name string, opts ...acto
 
 // WorkerFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func WorkerFromRef(sys *actor.System, ref *actorv1.ActorRef) (*WorkerHandle, error) {
-	return actor.FromRef(sys, workerClass, ref, newWorkerHandle)
+func WorkerFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*WorkerHandle, error) {
+	return actor.FromRef(ctx, sys, workerClass, ref, newWorkerHandle)
 }

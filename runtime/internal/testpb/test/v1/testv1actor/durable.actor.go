@@ -13,6 +13,13 @@ import (
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // LedgerClassName is the fully-qualified name of the test.v1.Ledger actor class.
 const LedgerClassName = "test.v1.Ledger"
 

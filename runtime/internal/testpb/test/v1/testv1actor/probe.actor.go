@@ -15,6 +15,13 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
+// This is a compile-time assertion that this generated file and the Troupe
+// runtime it is compiled against are compatible. If it fails to compile, the
+// runtime is older than the protoc-gen-actor that generated this file: update
+// github.com/troupehq/troupe, or regenerate with the protoc-gen-actor of the
+// runtime you have.
+const _ = actor.IsAtLeastVersion0_2_0
+
 // ProbeClassName is the fully-qualified name of the test.v1.Probe actor class.
 const ProbeClassName = "test.v1.Probe"
 
@@ -163,8 +170,8 @@ func GetProbe(ctx context.Context, sys *actor.System, name string, opts ...actor
 
 // ProbeFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func ProbeFromRef(sys *actor.System, ref *actorv1.ActorRef) (*ProbeHandle, error) {
-	return actor.FromRef(sys, probeClass, ref, newProbeHandle)
+func ProbeFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*ProbeHandle, error) {
+	return actor.FromRef(ctx, sys, probeClass, ref, newProbeHandle)
 }
 
 // OtherClassName is the fully-qualified name of the test.v1.Other actor class.
@@ -247,6 +254,6 @@ func GetOther(ctx context.Context, sys *actor.System, name string, opts ...actor
 
 // OtherFromRef turns a reference received in a message back into a typed handle.
 // It returns an error if the reference names an actor of another class.
-func OtherFromRef(sys *actor.System, ref *actorv1.ActorRef) (*OtherHandle, error) {
-	return actor.FromRef(sys, otherClass, ref, newOtherHandle)
+func OtherFromRef(ctx context.Context, sys *actor.System, ref *actorv1.ActorRef) (*OtherHandle, error) {
+	return actor.FromRef(ctx, sys, otherClass, ref, newOtherHandle)
 }

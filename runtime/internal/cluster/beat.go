@@ -1,0 +1,27 @@
+package cluster
+
+import (
+	"context"
+	"time"
+)
+
+// Beat calls beat every interval (a second if interval is not positive)
+// until ctx ends, each time with a context bounded by five intervals (at
+// least a second): the one heartbeat loop of nodes and drivers.
+func Beat(ctx context.Context, interval time.Duration, beat func(ctx context.Context)) {
+	if interval <= 0 {
+		interval = time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		bctx, cancel := context.WithTimeout(ctx, max(5*interval, time.Second))
+		beat(bctx)
+		cancel()
+	}
+}
