@@ -329,7 +329,7 @@ func (a *Actor) dispatchLocked(self bool) *attempt {
 				continue
 			}
 			if c.Method.Readonly {
-				if a.writers > 0 || a.writerWaitingLocked() {
+				if a.writers > 0 || a.writerAheadLocked(c.seq) {
 					break
 				}
 				a.readers++
@@ -357,13 +357,12 @@ func (a *Actor) dispatchLocked(self bool) *attempt {
 	return mine
 }
 
-// writerWaitingLocked reports whether a mutating call waits at the head of
-// a group only because readers run: new readers then wait behind it, so
-// writers are not starved.
-func (a *Actor) writerWaitingLocked() bool {
-	if a.readers == 0 {
-		return false
-	}
+// writerAheadLocked reports whether a mutating call that came before the
+// call numbered seq waits at the head of a group with room, that is, only
+// for readers to finish: a reader that came later waits behind it, so a
+// stream of readers, in whatever group, cannot starve a writer. (When the
+// running readers finish, dispatch starts that writer first.)
+func (a *Actor) writerAheadLocked(seq uint64) bool {
 	for i := range a.groups() {
 		g := a.group(i)
 		for i := range g.q.len() {
@@ -371,7 +370,7 @@ func (a *Actor) writerWaitingLocked() bool {
 			if c.state.Load() != callQueued {
 				continue
 			}
-			if !c.Method.Readonly && g.running < g.limit {
+			if !c.Method.Readonly && g.running < g.limit && c.seq < seq {
 				return true
 			}
 			break
