@@ -34,7 +34,6 @@ type probe struct {
 	n     int64
 	label string
 	init  *testv1.ProbeInit
-	log   []string
 }
 
 func (p *probe) Add(_ context.Context, r *testv1.AddRequest) (*testv1.AddResponse, error) {

@@ -45,7 +45,7 @@ func attr(s tracetest.SpanStub, key attribute.Key) (attribute.Value, bool) {
 
 func attrString(s tracetest.SpanStub, key string) string {
 	v, _ := attr(s, attribute.Key(key))
-	return v.Emit()
+	return v.String()
 }
 
 // inTrace returns the spans of one trace, by name.

@@ -232,7 +232,7 @@ func spawn() Workload {
 						constructed.Add(1)
 						if _, err := spawner.Spawn(ctx, sys, nil); err != nil {
 							constructed.Done()
-							return fmt.Errorf("Spawn: %w", err)
+							return fmt.Errorf("spawn: %w", err)
 						}
 						spawned++
 						if spawned%batch != 0 {
@@ -332,7 +332,7 @@ func populate(sys *actor.System, n int) error {
 		for i := range futs {
 			h, err := spawner.Spawn(ctx, sys, nil)
 			if err != nil {
-				return fmt.Errorf("Spawn: %w", err)
+				return fmt.Errorf("spawn: %w", err)
 			}
 			futs[i] = h.Add(ctx, req)
 		}

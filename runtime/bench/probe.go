@@ -104,7 +104,7 @@ func (p *probes) spawn(ctx context.Context, spawner probeSpawner, n int) error {
 	for i := range p.hs {
 		h, err := spawner.Spawn(ctx, p.sys, nil)
 		if err != nil {
-			return fmt.Errorf("Spawn: %w", err)
+			return fmt.Errorf("spawn: %w", err)
 		}
 		p.hs[i] = h
 	}

@@ -61,7 +61,6 @@ type Head struct {
 	jobs    map[string]*headJob
 	clients map[string]actorv1connect.NodeServiceClient
 	next    int // round robin for SPREAD
-	seq     uint64
 	// pgs are the placement groups (head_groups.go).
 	pgs *headGroups
 	// dur is the durable actors' activation table (durable.go).

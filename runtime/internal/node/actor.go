@@ -442,7 +442,7 @@ func (a *Actor) blockerOf(c *Call) *Call {
 // work runs calls on one goroutine until none can start.
 func (a *Actor) work(at *attempt) {
 	for at != nil {
-		resp, err, panicked := invoke(at)
+		resp, panicked, err := invoke(at)
 		if panicked != nil {
 			a.crash(at, *panicked)
 			return
@@ -451,7 +451,7 @@ func (a *Actor) work(at *attempt) {
 	}
 }
 
-func invoke(at *attempt) (resp proto.Message, err error, panicked *errs.Cause) {
+func invoke(at *attempt) (resp proto.Message, panicked *errs.Cause, err error) {
 	c := at.ctx.call
 	var ctx context.Context = &at.ctx
 	var span telemetry.Server
@@ -467,7 +467,7 @@ func invoke(at *attempt) (resp proto.Message, err error, panicked *errs.Cause) {
 	}()
 	resp, err = c.Method.Invoke(at.inst, ctx, c.Req)
 	span.End(err)
-	return resp, err, nil
+	return resp, nil, err
 }
 
 // telemetry describes the actor for spans.

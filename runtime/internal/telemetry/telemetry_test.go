@@ -146,7 +146,7 @@ func attrValue(kv []attribute.KeyValue, key attribute.Key) (string, int) {
 	n := 0
 	for _, a := range kv {
 		if a.Key == key {
-			v = a.Value.Emit()
+			v = a.Value.String()
 			n++
 		}
 	}

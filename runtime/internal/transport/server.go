@@ -156,7 +156,7 @@ func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
-	if err != nil && ctx.Err() == nil {
+	if ctx.Err() == nil {
 		h.cfg.logger.Debug("node stream: receive failed", "peer", stream.Peer().Addr, "error", err)
 	}
 	return err

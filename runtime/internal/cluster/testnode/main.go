@@ -28,11 +28,9 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
 	if len(os.Args) > 1 && os.Args[1] == "driver" {
-		if err := driver(ctx, os.Args[2], os.Args[3], log); err != nil {
-			fmt.Fprintln(os.Stderr, "driver:", err)
-			os.Exit(1)
-		}
-		return
+		err := driver(ctx, os.Args[2], os.Args[3], log) // returns only on failure
+		fmt.Fprintln(os.Stderr, "driver:", err)
+		os.Exit(1)
 	}
 	opts := []actor.Option{actor.WithLogger(log), actor.WithClasses(testv1actor.RegisterProbe(newProbe))}
 	if path := os.Getenv(ledgerEnv); path != "" {
