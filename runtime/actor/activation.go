@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -20,9 +21,19 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/node"
 )
 
-// maxCommitAttempts bounds how often one call runs again after losing a
-// commit race to another activation of its actor.
-const maxCommitAttempts = 64
+// maxCreateAttempts bounds how often an activation tries to create its
+// actor: a creation loses at most once in practice, to the activation
+// whose row the next load then finds.
+const maxCreateAttempts = 8
+
+// A mutating call that loses a commit race to another activation of its
+// actor waits before it runs again: up to commitBackoffMin the first time,
+// twice as long each next time up to commitBackoffMax, the wait drawn at
+// random below that bound so that racing activations fall out of step.
+const (
+	commitBackoffMin = time.Millisecond
+	commitBackoffMax = 50 * time.Millisecond
+)
 
 // durableHost activates this system's durable actors: at most one
 // activation per (class, id) in the process, each a node actor whose
@@ -257,7 +268,7 @@ func (act *activation) checkIdle() {
 // load reads the actor's state, creating the actor from its init when the
 // store does not have it. It runs as the node actor's constructor.
 func (act *activation) load(ctx context.Context) error {
-	for range maxCommitAttempts {
+	for range maxCreateAttempts {
 		snap, err := act.fetch(ctx)
 		if err != nil {
 			return err
@@ -326,21 +337,30 @@ func (act *activation) current(ctx context.Context) (*snapshot, error) {
 func (act *activation) read(ctx context.Context, procedure string, run func(proto.Message) (proto.Message, error)) (proto.Message, error) {
 	s, err := act.current(ctx)
 	if err != nil {
-		return nil, err
+		return nil, errs.FromContext(err)
 	}
 	return act.protect(procedure, run, s.state)
 }
 
 // mutate runs a mutating method on a copy of the committed state and
 // commits the copy with the result, or returns the recorded result of a
-// call with the same key.
+// call with the same key. A commit that loses to another activation of
+// the actor (another system on the same store) runs the call again on the
+// state that won, after a random backoff, for as long as ctx lasts: a
+// contended call is not failed while its caller waits, and one that fails
+// because ctx ended committed nothing.
 func (act *activation) mutate(ctx context.Context, procedure string, run func(proto.Message) (proto.Message, error), newRes func() proto.Message) (proto.Message, error) {
 	key, keyed := callKeyFrom(ctx)
-	for range maxCommitAttempts {
+	for lost := 0; ; lost++ {
+		if lost > 0 {
+			if err := commitBackoff(ctx, lost); err != nil {
+				return nil, errs.FromContext(fmt.Errorf("%s: durable actor %s/%s: gave up after losing %d commits to another activation: %w", procedure, act.key.class, act.key.id, lost, err))
+			}
+		}
 		if keyed {
 			b, ok, err := act.store.LookupResult(ctx, act.key.class, act.key.id, key.caller, key.seq)
 			if err != nil {
-				return nil, err
+				return nil, errs.FromContext(err)
 			}
 			if ok {
 				res := newRes()
@@ -352,7 +372,7 @@ func (act *activation) mutate(ctx context.Context, procedure string, run func(pr
 		}
 		s, err := act.current(ctx)
 		if err != nil {
-			return nil, err
+			return nil, errs.FromContext(err)
 		}
 		next := proto.Clone(s.state)
 		res, err := act.protect(procedure, run, next)
@@ -383,7 +403,23 @@ func (act *activation) mutate(ctx context.Context, procedure string, run func(pr
 		}
 		// Another activation committed first: run again on its state.
 	}
-	return nil, connect.NewError(connect.CodeAborted, fmt.Errorf("%s: durable actor %s/%s: commit kept conflicting with another activation", procedure, act.key.class, act.key.id))
+}
+
+// commitBackoff waits before a call runs again after its lost-th lost
+// commit, or until ctx ends, returning ctx's error then.
+func commitBackoff(ctx context.Context, lost int) error {
+	bound := commitBackoffMax
+	if lost <= 16 {
+		bound = min(commitBackoffMin<<(lost-1), commitBackoffMax)
+	}
+	t := time.NewTimer(1 + rand.N(bound))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // protect runs a method, turning a panic into the call's error: a durable

@@ -3,10 +3,8 @@ package actor_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,7 +17,6 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/troupehq/troupe/runtime/actor"
-	"github.com/troupehq/troupe/runtime/internal/durable/pgtest"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -263,67 +260,6 @@ func TestDurableRetriedCallAppliedOnce(t *testing.T) {
 	}
 	if v := value(t, h); v.GetValue() != 30 || v.GetAdds() != 3 {
 		t.Fatalf("state %v, want 30 after 3 adds", v)
-	}
-}
-
-// Two systems on one store (two nodes, without the cluster's single
-// activation) both activate one id: optimistic commits make one of two
-// racing calls run again, so every call is applied exactly once.
-func TestDurableTwoSystemsRace(t *testing.T) {
-	for _, backend := range []struct {
-		name string
-		open func(t *testing.T) func() actor.StateStore
-	}{
-		{"sqlite", func(t *testing.T) func() actor.StateStore {
-			path := filepath.Join(t.TempDir(), "shared.db")
-			return func() actor.StateStore {
-				s, err := actor.OpenStateFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-		}},
-		{"postgres", func(t *testing.T) func() actor.StateStore {
-			dsn := pgtest.Start(t)
-			return func() actor.StateStore {
-				s, err := actor.OpenStatePostgres(context.Background(), dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-		}},
-	} {
-		t.Run(backend.name, func(t *testing.T) {
-			open := backend.open(t)
-			const systems, callers, each = 2, 4, 40
-			var wg sync.WaitGroup
-			for s := range systems {
-				sys := startDurable(t, nil, actor.WithStateStore(open()))
-				h := ledgerOf(t, sys, "contended", 0)
-				for c := range callers {
-					wg.Go(func() {
-						for i := range each {
-							ctx := actor.WithCallKey(t.Context(), fmt.Sprintf("s%d-c%d", s, c), uint64(i+1))
-							if _, err := h.Add(ctx, &testv1.LedgerAddRequest{By: 1}).Get(ctx); err != nil {
-								t.Errorf("Add: %v", err)
-								return
-							}
-						}
-					})
-				}
-			}
-			wg.Wait()
-			// A third system reads what the store committed.
-			third := startDurable(t, nil, actor.WithStateStore(open()))
-			v := value(t, ledgerOf(t, third, "contended", 0))
-			if want := int64(systems * callers * each); v.GetValue() != want || v.GetAdds() != want {
-				t.Fatalf("after %d calls from two systems: %v", want, v)
-			}
-		})
 	}
 }
 

@@ -110,7 +110,9 @@ func (s *SQLite) Commit(ctx context.Context, c Commit) (err error) {
 	if err != nil {
 		return fmt.Errorf("durable: commit %s/%s: %w", c.Class, c.ID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("durable: commit %s/%s: %w", c.Class, c.ID, err)
+	} else if n != 1 {
 		return ErrConflict
 	}
 	if c.Caller != "" {
@@ -119,7 +121,9 @@ func (s *SQLite) Commit(ctx context.Context, c Commit) (err error) {
 		if err != nil {
 			return fmt.Errorf("durable: commit %s/%s: %w", c.Class, c.ID, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("durable: commit %s/%s: %w", c.Class, c.ID, err)
+		} else if n != 1 {
 			return ErrConflict
 		}
 		if _, err = tx.ExecContext(ctx, `DELETE FROM troupe_results WHERE class = ? AND id = ? AND caller = ? AND seq <= ?`,
