@@ -118,20 +118,19 @@ func (h *durableHost) close() error {
 	return nil
 }
 
-// submit hands c to the actor's activation, activating it if needed. In
-// a cluster, the activation lives on the node the head names: a call goes
-// there unless this node has the activation already.
+// submit hands c to the actor's activation, activating it if needed, on
+// this node or, in a cluster, on the node the head names.
 func (h *durableHost) submit(ref *DurableRef, c *node.Call) {
+	h.sys.plane.submitDurable(ref, c)
+}
+
+// submitLocal hands c to this node's activation of ref's actor, activating
+// it here if needed: where every activation is local.
+func (h *durableHost) submitLocal(ref *DurableRef, c *node.Call) {
 	key := durableKey{ref.class.Name, ref.id}
 	for {
-		var act *activation
-		var err error
-		if h.sys.cluster != nil {
-			if act = h.local(key); act == nil {
-				h.callRemote(ref, c)
-				return
-			}
-		} else if act, err = h.activation(key, ref, 0); err != nil {
+		act, err := h.activation(key, ref, 0)
+		if err != nil {
 			c.Fail(err)
 			return
 		}
@@ -205,7 +204,7 @@ func (h *durableHost) drop(act *activation) {
 	h.mu.Unlock()
 	act.timer.Stop()
 	h.sys.node.Forget(act.actor)
-	h.release(act)
+	h.sys.plane.releaseDurable(act)
 }
 
 type activationKey struct{}
@@ -261,7 +260,7 @@ func (act *activation) checkIdle() {
 	if gone {
 		act.actor.Kill(errs.Cause{Kind: errs.CauseExited, Message: "durable actor deactivated after being idle"}, false, true)
 		h.sys.node.Forget(act.actor)
-		h.release(act)
+		h.sys.plane.releaseDurable(act)
 	}
 }
 

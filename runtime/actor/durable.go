@@ -184,10 +184,8 @@ func GetOrCreate[I, S proto.Message, A, H any](ctx context.Context, sys *System,
 	if id == "" {
 		return zero, errs.Newf(errs.ErrInvalidOption, "%s: empty durable actor id", class.c.Name)
 	}
-	// In a cluster the actor lives on a node the head picks: this process
-	// need not host the class.
-	if sys.cluster == nil && !sys.node.Hosts(class.c.Name) {
-		return zero, errs.Newf(errs.ErrUnknownClass, "durable actor class %s is not registered on node %s", class.c.Name, sys.node.ID)
+	if err := sys.plane.reachDurable(class.c.Name); err != nil {
+		return zero, err
 	}
 	var in proto.Message = init
 	if isNil(in) {

@@ -27,8 +27,30 @@ func (h *durableHost) local(key durableKey) *activation {
 	return h.acts[key]
 }
 
+// submitDurable runs c on this node's activation of ref's actor if it
+// has one, and otherwise carries it to the node the head names.
+func (p *clusterPlane) submitDurable(ref *DurableRef, c *node.Call) {
+	h := p.s.durable
+	key := durableKey{ref.class.Name, ref.id}
+	for {
+		act := h.local(key)
+		if act == nil {
+			p.callDurable(ref, c)
+			return
+		}
+		if h.enter(act, c) {
+			return
+		}
+	}
+}
+
+// reachDurable: a cluster activates a durable actor on a node that
+// registered its class, which need not be this one.
+func (p *clusterPlane) reachDurable(string) error { return nil }
+
 // target returns the cached target of the durable actor ref names.
-func (h *durableHost) target(ref *DurableRef) *cluster.Target {
+func (p *clusterPlane) target(ref *DurableRef) *cluster.Target {
+	h := p.s.durable
 	key := durableKey{ref.class.Name, ref.id}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -39,23 +61,23 @@ func (h *durableHost) target(ref *DurableRef) *cluster.Target {
 		h.remote = map[durableKey]*cluster.Target{}
 	}
 	nodeID := ""
-	if !h.sys.cluster.driver {
-		nodeID = h.sys.node.ID
+	if !p.driver {
+		nodeID = p.s.node.ID
 	}
-	t := h.sys.cluster.client.DurableTarget(ref.class.Name, ref.id, nodeID, ref.class.Defaults.MaxTaskRetries)
+	t := p.client.DurableTarget(ref.class.Name, ref.id, nodeID, ref.class.Defaults.MaxTaskRetries)
 	h.remote[key] = t
 	return t
 }
 
-// callRemote carries c to the node hosting the actor's activation. The
+// callDurable carries c to the node hosting the actor's activation. The
 // init and the call's deduplication key travel in the call's metadata.
-func (h *durableHost) callRemote(ref *DurableRef, c *node.Call) {
+func (p *clusterPlane) callDurable(ref *DurableRef, c *node.Call) {
 	init, err := proto.Marshal(ref.init)
 	if err != nil {
 		c.Fail(errs.New(errs.ErrInvalidOption, err))
 		return
 	}
-	s := h.sys
+	s := p.s
 	md := map[string]string{cluster.DurableInitKey: cluster.EncodeDurableInit(init)}
 	if s.tel.Tracing() {
 		for k, v := range s.tel.Inject(c.Ctx) {
@@ -66,7 +88,7 @@ func (h *durableHost) callRemote(ref *DurableRef, c *node.Call) {
 		md[cluster.DurableCallerKey] = k.caller
 		md[cluster.DurableSeqKey] = strconv.FormatUint(k.seq, 10)
 	}
-	c.Remote = s.cluster.client.Invoke(c.Ctx, h.target(ref), c.Method, c.Req, md, c)
+	c.Remote = p.client.Invoke(c.Ctx, p.target(ref), c.Method, c.Req, md, c)
 }
 
 // SubmitDurable runs a durable call that arrived on this node's streams:
@@ -75,7 +97,7 @@ func (h *durableHost) callRemote(ref *DurableRef, c *node.Call) {
 // not-owner error, and its caller asks the head again. It does not wait
 // for the head: calls that come while the actor is being activated queue,
 // in order, behind the activation.
-func (h *durableHost) SubmitDurable(ctx context.Context, class *node.Class, id string, init proto.Message, m *node.Method, req proto.Message, md map[string]string) *node.Call {
+func (p *clusterPlane) SubmitDurable(ctx context.Context, class *node.Class, id string, init proto.Message, m *node.Method, req proto.Message, md map[string]string) *node.Call {
 	if caller := md[cluster.DurableCallerKey]; caller != "" {
 		if seq, err := strconv.ParseUint(md[cluster.DurableSeqKey], 10, 64); err == nil {
 			ctx = WithCallKey(ctx, caller, seq)
@@ -83,7 +105,7 @@ func (h *durableHost) SubmitDurable(ctx context.Context, class *node.Class, id s
 	}
 	c := new(node.Call)
 	c.Init(ctx, m, req)
-	h.route(&DurableRef{sys: h.sys, class: class, id: id, init: init}, c)
+	p.route(&DurableRef{sys: p.s, class: class, id: id, init: init}, c)
 	return c
 }
 
@@ -99,7 +121,8 @@ type pendingActivation struct {
 
 // route submits c to this node's activation of ref's actor, queues it
 // behind the activation under way, or starts one.
-func (h *durableHost) route(ref *DurableRef, c *node.Call) {
+func (p *clusterPlane) route(ref *DurableRef, c *node.Call) {
+	h := p.s.durable
 	key := durableKey{ref.class.Name, ref.id}
 	for {
 		h.mu.Lock()
@@ -110,18 +133,13 @@ func (h *durableHost) route(ref *DurableRef, c *node.Call) {
 		}
 		act := h.acts[key]
 		if act == nil {
-			if h.sys.cluster == nil {
-				h.mu.Unlock()
-				c.Fail(cluster.NotOwnerError(ref.class.Name, ref.id, h.sys.node.ID))
-				return
-			}
 			q := &pendingActivation{calls: []*node.Call{c}}
 			if h.activating == nil {
 				h.activating = map[durableKey]*pendingActivation{}
 			}
 			h.activating[key] = q
 			h.mu.Unlock()
-			go h.activate(key, ref, q)
+			go p.activate(key, ref, q)
 			return
 		}
 		h.mu.Unlock()
@@ -134,9 +152,10 @@ func (h *durableHost) route(ref *DurableRef, c *node.Call) {
 // activate asks the head whether this node owns the actor key names,
 // activates it here if so, and hands it the calls q holds, in order; they
 // fail with the not-owner error otherwise, and their callers ask the head.
-func (h *durableHost) activate(key durableKey, ref *DurableRef, q *pendingActivation) {
+func (p *clusterPlane) activate(key durableKey, ref *DurableRef, q *pendingActivation) {
+	h := p.s.durable
 	ctx, cancel := context.WithTimeout(context.Background(), activateTimeout)
-	owner, epoch, err := h.sys.cluster.client.ActivateDurable(ctx, key.class, key.id, h.sys.node.ID)
+	owner, epoch, err := p.client.ActivateDurable(ctx, key.class, key.id, h.sys.node.ID)
 	cancel()
 	if err == nil && owner != h.sys.node.ID {
 		err = cluster.NotOwnerError(key.class, key.id, h.sys.node.ID)
@@ -172,22 +191,22 @@ func (h *durableHost) activate(key durableKey, ref *DurableRef, q *pendingActiva
 		// The activation found was a failed one: drop it and start over.
 		h.drop(act)
 		for _, c := range calls {
-			h.route(ref, c)
+			p.route(ref, c)
 		}
 	}
 }
 
-// release tells the head that this node's activation ended, so that the
-// next call may activate the actor on any node.
-func (h *durableHost) release(act *activation) {
-	s := h.sys
-	if s.cluster == nil || s.cluster.driver || act.epoch == 0 {
+// releaseDurable tells the head that this node's activation ended, so
+// that the next call may activate the actor on any node.
+func (p *clusterPlane) releaseDurable(act *activation) {
+	s := p.s
+	if p.driver || act.epoch == 0 {
 		return
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := s.cluster.client.ReleaseDurable(ctx, act.key.class, act.key.id, s.node.ID, act.epoch); err != nil {
+		if err := p.client.ReleaseDurable(ctx, act.key.class, act.key.id, s.node.ID, act.epoch); err != nil {
 			s.log.Debug("releasing a durable actor failed", "class", act.key.class, "id", act.key.id, "error", err)
 		}
 	}()

@@ -45,6 +45,15 @@ type plane interface {
 	// ownerless reports whether an actor spawned from outside any actor
 	// has no job to own it: true on a cluster node that is not a driver.
 	ownerless() bool
+	// submitDurable hands c, a call to the durable actor ref names, to the
+	// actor's activation, activating it if needed: on this node, or on
+	// the node that holds it in a cluster.
+	submitDurable(ref *DurableRef, c *node.Call)
+	// releaseDurable is told that this node's activation act ended.
+	releaseDurable(act *activation)
+	// reachDurable reports why this system cannot call durable actors of
+	// class, or nil.
+	reachDurable(class string) error
 	// resources reports this node's resources for the resources gauge.
 	resources() []telemetry.ResourceSample
 	// close leaves the plane: a driver ends its job.

@@ -141,6 +141,18 @@ func (p *embeddedPlane) invoke(_ *cluster.Target, c *node.Call) {
 
 func (p *embeddedPlane) ownerless() bool { return false }
 
+func (p *embeddedPlane) submitDurable(ref *DurableRef, c *node.Call) { p.s.durable.submitLocal(ref, c) }
+
+func (p *embeddedPlane) releaseDurable(*activation) {}
+
+// reachDurable: every activation is local, so the class must be too.
+func (p *embeddedPlane) reachDurable(class string) error {
+	if !p.s.node.Hosts(class) {
+		return errs.Newf(errs.ErrUnknownClass, "durable actor class %s is not registered on node %s", class, p.s.node.ID)
+	}
+	return nil
+}
+
 func (p *embeddedPlane) close(context.Context) error { return nil }
 
 // resources reports the node's resources for the resources gauge.

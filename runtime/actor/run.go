@@ -270,9 +270,10 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 
 	client := cluster.NewClient(headAddr, token, tlsConf, cfg.log)
 	var total resources.Set
+	var p *clusterPlane
 	s, err := newSystem(ctx, &cfg, func(s *System, t resources.Set) plane {
-		total = t
-		return newClusterPlane(s, t, client, false)
+		total, p = t, newClusterPlane(s, t, client, false)
+		return p
 	})
 	if err != nil {
 		client.Close()
@@ -282,7 +283,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	s.job = "" // a node is not a job: actors spawned here belong to their owner's job
 	agent := cluster.NewAgent(s.node, &actorv1.NodeInfo{NodeId: s.node.ID, Address: addr, Total: total.Float(),
 		Labels: cfg.labels, IsHead: f.head}, client.Head, f.heartbeat, cfg.log)
-	agent.SetDurable(s.durable)
+	agent.SetDurable(p)
 
 	mux := http.NewServeMux()
 	interceptors := connect.WithInterceptors(cluster.ServerErrors())

@@ -36,9 +36,6 @@ type System struct {
 	plane     plane // where spawns, lookups, kills and listings go
 	tel       *telemetry.Telemetry
 	closed    atomic.Bool
-	// cluster is plane in a cluster, nil on an embedded system: the
-	// durable actors' activations are placed through it.
-	cluster *clusterPlane
 	classes []Registration // as given to WithClasses, for the gateway
 	durable *durableHost
 }
@@ -102,9 +99,6 @@ func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resource
 	s.durable = newDurableHost(s, cfg.durable)
 	n.Host = s
 	s.plane = newPlane(s, total)
-	if cp, ok := s.plane.(*clusterPlane); ok {
-		s.cluster = cp
-	}
 	if err := s.startTelemetry(ctx, cfg); err != nil {
 		return nil, err
 	}
