@@ -138,13 +138,10 @@ func TestVersion(t *testing.T) {
 		want string
 	}{
 		{nil, "(devel)"},
-		{&debug.BuildInfo{Main: debug.Module{Path: troupeModule, Version: "v1.2.0"}}, "v1.2.0"},
-		{&debug.BuildInfo{Main: debug.Module{Path: "example.com/app", Version: "(devel)"},
-			Deps: []*debug.Module{{Path: "golang.org/x/net", Version: "v0.1.0"}, {Path: troupeModule, Version: "v1.3.0"}}}, "v1.3.0"},
-		{&debug.BuildInfo{Main: debug.Module{Path: "example.com/app"},
-			Deps: []*debug.Module{{Path: troupeModule, Version: "v0.0.0-00010101000000-000000000000", Replace: &debug.Module{Path: "../troupe"}}}},
-			"v0.0.0-00010101000000-000000000000 => ../troupe"},
-		{&debug.BuildInfo{Main: debug.Module{Path: "example.com/app", Version: "v9.9.9"}}, "(devel)"},
+		{&debug.BuildInfo{Main: debug.Module{Path: "github.com/troupehq/troupe"}}, "(devel)"},
+		{&debug.BuildInfo{Main: debug.Module{Path: "github.com/troupehq/troupe", Version: "v1.2.0"}}, "v1.2.0"},
+		{&debug.BuildInfo{Main: debug.Module{Path: "github.com/troupehq/troupe", Version: "v0.0.0-00010101000000-000000000000",
+			Replace: &debug.Module{Path: "../troupe"}}}, "v0.0.0-00010101000000-000000000000 => ../troupe"},
 	} {
 		if got := moduleVersion(tc.info); got != tc.want {
 			t.Errorf("moduleVersion(%+v) = %q, want %q", tc.info, got, tc.want)

@@ -8,12 +8,11 @@ import (
 )
 
 const versionDoc = `Prints the version of the Troupe module this troupe was built from, and the
-Go version that built it. A build inside the Troupe repository is (devel).
+Go version that built it: v1.2.3 after go install ...@v1.2.3, the version in
+go.mod when a module runs it as a tool, (devel) for a build inside the Troupe
+repository. A replaced module is shown with its replacement.
 
 `
-
-// troupeModule is the path of the Troupe Go module.
-const troupeModule = "github.com/troupehq/troupe"
 
 func runVersion(_ context.Context, stdout, _ io.Writer, args []string) error {
 	fs := newFlagSet("version", "", versionDoc, stdout)
@@ -21,42 +20,26 @@ func runVersion(_ context.Context, stdout, _ io.Writer, args []string) error {
 		return err
 	}
 	info, _ := debug.ReadBuildInfo()
-	fmt.Fprintf(stdout, "troupe %s %s\n", moduleVersion(info), goVersion(info))
+	goVersion := ""
+	if info != nil {
+		goVersion = " " + info.GoVersion
+	}
+	fmt.Fprintf(stdout, "troupe %s%s\n", moduleVersion(info), goVersion)
 	return nil
 }
 
-// moduleVersion is the version of the Troupe module in a build: the main
-// module's when troupe is built from it (go install ...@v1.2.3), the
-// dependency's when another module builds it as a tool, "(devel)" when the
-// build does not say.
+// moduleVersion is the version of the module that holds the main package,
+// Troupe's, as the build recorded it.
 func moduleVersion(info *debug.BuildInfo) string {
-	if info == nil {
+	if info == nil || info.Main.Version == "" {
 		return "(devel)"
 	}
-	v := ""
-	if info.Main.Path == troupeModule {
-		v = info.Main.Version
-	}
-	for _, dep := range info.Deps {
-		if dep.Path == troupeModule {
-			v = dep.Version
-			if dep.Replace != nil {
-				v += " => " + dep.Replace.Path
-				if dep.Replace.Version != "" {
-					v += " " + dep.Replace.Version
-				}
-			}
+	v := info.Main.Version
+	if r := info.Main.Replace; r != nil {
+		v += " => " + r.Path
+		if r.Version != "" && r.Version != "(devel)" {
+			v += " " + r.Version
 		}
 	}
-	if v == "" {
-		return "(devel)"
-	}
 	return v
-}
-
-func goVersion(info *debug.BuildInfo) string {
-	if info == nil {
-		return ""
-	}
-	return info.GoVersion
 }
