@@ -38,6 +38,9 @@ var commands = []command{
 	{"summary", "count a cluster's actors by class and state", runSummary},
 	{"status", "show a cluster's nodes, their resources and the actors waiting for one", runStatus},
 	{"kill", "kill an actor of a cluster by id or name", runKill},
+	{"init", "set up a Go module for actors: buf.yaml, buf.gen.yaml, a sample proto and main.go", runInit},
+	{"proto", "export Troupe's protos for a buf workspace or protoc (troupe proto export DIR)", runProto},
+	{"version", "print the version of Troupe this troupe was built from", runVersion},
 }
 
 // A usageError is an error in how troupe was called; troupe exits with 2.
