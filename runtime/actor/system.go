@@ -36,8 +36,8 @@ type System struct {
 	plane     plane // where spawns, lookups, kills and listings go
 	tel       *telemetry.Telemetry
 	closed    atomic.Bool
-	classes []Registration // as given to WithClasses, for the gateway
-	durable *durableHost
+	classes   []Registration // as given to WithClasses, for the gateway
+	durable   *durableHost
 }
 
 // Start runs an embedded node inside this process, a head and a worker in
