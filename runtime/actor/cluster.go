@@ -236,6 +236,7 @@ func (s *System) listRemote(ctx context.Context, filters map[string]string) ([]A
 			Name: in.GetName(), Node: in.GetNodeId(), PID: int(in.GetPid()), Namespace: in.GetNamespace(),
 			Resources: in.GetSpec().GetResources(), Restarts: int(in.GetRestarts()), Detached: in.GetDetached(),
 			PendingReason: in.GetPendingReason(),
+			PendingCalls:  int(in.GetPendingCalls()), RunningCalls: int(in.GetRunningCalls()),
 		}
 		if info.State == Dead {
 			info.DeathCause = cluster.CauseFromProto(in.GetDeathCause()).String()

@@ -25,6 +25,7 @@ import (
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
 	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 	"github.com/troupehq/troupe/runtime/internal/transport"
 )
 
@@ -278,6 +279,11 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	agent := cluster.NewAgent(s.node, &actorv1.NodeInfo{NodeId: s.node.ID, Address: addr, Total: total.Float(),
 		Labels: cfg.labels, IsHead: f.head}, client.Head, f.heartbeat, cfg.log)
 	agent.SetDurable(s.durable)
+	gauges := &telemetry.Source{Resources: agent.Resources}
+	if head != nil {
+		gauges.Actors = head.PendingActors
+	}
+	s.gauges.Store(gauges)
 
 	mux := http.NewServeMux()
 	interceptors := connect.WithInterceptors(cluster.ServerErrors())
@@ -314,13 +320,19 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		served <- srv.Serve(lis)
 	}()
 
-	// Shutdown ends the actors gracefully, tells the head (which restarts
-	// them elsewhere if they may), then closes the server and its streams.
+	// Shutdown drains the node: the head places nothing more here, each
+	// actor ends once its running calls have finished (within the grace
+	// period) and the head restarts it elsewhere if it may. Then the node
+	// tells the head it has stopped and closes the server and its streams.
 	shutdown := func() error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
+		if err := agent.Drain(sctx); err != nil {
+			cfg.log.Warn("draining the node", "error", err)
+		}
 		err := s.Shutdown(sctx)
 		agent.Stop()
+		_ = agent.Stopped(sctx)
 		_ = srv.Close()
 		return err
 	}
@@ -335,6 +347,9 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	}
 	select {
 	case <-ctx.Done():
+	case err := <-agent.Failed():
+		_ = shutdown()
+		return err
 	case err := <-served:
 		if !errors.Is(err, http.ErrServerClosed) {
 			_ = shutdown()

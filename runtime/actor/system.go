@@ -40,6 +40,7 @@ type System struct {
 	cluster   *clusterState  // nil for an embedded system
 	classes   []Registration // as given to WithClasses, for the gateway
 	durable   *durableHost
+	gauges    atomic.Pointer[telemetry.Source] // a cluster node's view, beside its own
 }
 
 // Start runs an embedded node inside this process, a head and a worker in
@@ -124,9 +125,15 @@ func (s *System) startTelemetry(ctx context.Context, cfg *config) error {
 				info := a.Info()
 				out = append(out, telemetry.ActorSample{Class: info.Class, State: info.State.String(), Queued: info.Pending})
 			}
+			if g := s.gauges.Load(); g != nil && g.Actors != nil {
+				out = append(out, g.Actors()...)
+			}
 			return out
 		},
 		Resources: func() []telemetry.ResourceSample {
+			if g := s.gauges.Load(); g != nil && g.Resources != nil {
+				return g.Resources()
+			}
 			var out []telemetry.ResourceSample
 			for _, n := range s.ctrl.Nodes() {
 				if n.ID != s.node.ID {

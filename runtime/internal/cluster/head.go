@@ -18,6 +18,7 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
 // HeadConfig configures a Head.
@@ -47,17 +48,20 @@ type HeadConfig struct {
 // Head is the control plane of a cluster, served as actor.v1.HeadService.
 type Head struct {
 	actorv1connect.UnimplementedHeadServiceHandler
-	cfg   HeadConfig
-	st    *store
-	stop  context.CancelFunc
-	done  chan struct{}
-	calls sync.WaitGroup // requests to nodes in flight
+	cfg  HeadConfig
+	st   *store
+	stop context.CancelFunc
+	done chan struct{}
+	// clusterID is created with the head's state (store.clusterID).
+	clusterID string
+	calls     sync.WaitGroup // requests to nodes in flight
 
 	mu      sync.Mutex
 	nodes   map[string]*headNode
 	actors  map[string]*headActor
 	order   []*headActor // creation order
 	names   map[nameKey]*headActor
+	spawns  map[string]*headActor // by the request id that spawned them
 	jobs    map[string]*headJob
 	clients map[string]actorv1connect.NodeServiceClient
 	next    int // round robin for SPREAD
@@ -83,7 +87,15 @@ type headNode struct {
 	lastSeen time.Time
 }
 
-func (n *headNode) alive() bool { return n.info.GetState() == actorv1.NodeState_NODE_STATE_ALIVE }
+// alive reports whether n heartbeats: it may host actors, draining or not.
+func (n *headNode) alive() bool {
+	st := n.info.GetState()
+	return st == actorv1.NodeState_NODE_STATE_ALIVE || st == actorv1.NodeState_NODE_STATE_DRAINING
+}
+
+// open reports whether new actors and bundles may be placed on n: it is
+// alive and not draining.
+func (n *headNode) open() bool { return n.info.GetState() == actorv1.NodeState_NODE_STATE_ALIVE }
 
 type headActor struct {
 	rec  *actorv1.ActorRecord
@@ -96,6 +108,9 @@ type headActor struct {
 	// evicted is set once the dead actor is dropped from the head's
 	// tables; it may linger in order until the next compaction.
 	evicted bool
+	// running and pending are its calls running and not finished, as its
+	// node last reported them (not stored).
+	running, pending int32
 }
 
 func (a *headActor) info() *actorv1.ActorInfo { return a.rec.GetInfo() }
@@ -124,9 +139,13 @@ func NewHead(cfg HeadConfig) (*Head, error) {
 	}
 	h := &Head{cfg: cfg, st: st, done: make(chan struct{}), deadCap: node.DefaultDeadRetention,
 		nodes: map[string]*headNode{}, actors: map[string]*headActor{}, names: map[nameKey]*headActor{},
-		jobs: map[string]*headJob{}, clients: map[string]actorv1connect.NodeServiceClient{}}
+		spawns: map[string]*headActor{}, jobs: map[string]*headJob{}, clients: map[string]actorv1connect.NodeServiceClient{}}
 	if cfg.DeadActorRetention != nil {
 		h.deadCap = max(*cfg.DeadActorRetention, 0)
+	}
+	if h.clusterID, err = st.clusterID(cfg.NewID); err != nil {
+		_ = st.close()
+		return nil, fmt.Errorf("head state: cluster id: %w", err)
 	}
 	if err := h.recover(); err != nil {
 		_ = st.close()
@@ -164,6 +183,9 @@ func (h *Head) recover() error {
 		}
 		a := &headActor{rec: rec, spec: spec}
 		h.actors[rec.GetInfo().GetActorId()] = a
+		if id := rec.GetSpawnRequestId(); id != "" {
+			h.spawns[id] = a
+		}
 		h.order = append(h.order, a)
 		if a.dead() {
 			continue
@@ -388,6 +410,7 @@ func (h *Head) assignLocked(a *headActor, host *headNode, w *write, done chan<- 
 	in.NodeId, in.NodeAddress, in.Pid = host.info.GetNodeId(), host.info.GetAddress(), host.info.GetPid()
 	in.PendingReason = ""
 	a.creating = true
+	a.running, a.pending = 0, 0
 	w.actors = append(w.actors, a.rec)
 	req := &actorv1.CreateActorRequest{Actor: proto.Clone(in).(*actorv1.ActorInfo), Init: a.rec.GetInit()}
 	c := h.client(host.info.GetAddress())
@@ -398,6 +421,16 @@ func (h *Head) assignLocked(a *headActor, host *headNode, w *write, done chan<- 
 		h.mu.Lock()
 		a.creating = false
 		var w write
+		if err == nil && a.dead() {
+			// Killed while its node created it: the kill may have
+			// reached the node first.
+			cause := a.info().GetDeathCause()
+			h.run([]func(){func() {
+				kctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_, _ = c.KillActor(kctx, connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: in.GetActorId(), Cause: cause}))
+			}})
+		}
 		if err != nil && !a.dead() && a.info().GetNodeId() == req.GetActor().GetNodeId() {
 			h.cfg.Log.Warn("creating an actor on its node failed; it waits for another placement",
 				"actor_id", in.GetActorId(), "node_id", req.GetActor().GetNodeId(), "error", err)
@@ -431,7 +464,7 @@ func (h *Head) chooseLocked(class string, spec *node.Spec) (host *headNode, reas
 	}
 	var live []*headNode
 	for _, n := range h.nodes {
-		if n.alive() {
+		if n.open() {
 			live = append(live, n)
 		}
 	}
@@ -464,5 +497,22 @@ func (h *Head) infoLocked(a *headActor) *actorv1.ActorInfo {
 	if a.creating && in.GetState() == actorv1.ActorState_ACTOR_STATE_PENDING_CREATION {
 		in.PendingReason = "being created on node " + in.GetNodeId()
 	}
+	if !a.dead() {
+		in.RunningCalls, in.PendingCalls = a.running, a.pending
+	}
 	return in
+}
+
+// PendingActors samples, for the gauges, the actors that wait on the head
+// for a node: no node counts them.
+func (h *Head) PendingActors() []telemetry.ActorSample {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []telemetry.ActorSample
+	for _, a := range h.order {
+		if !a.dead() && !a.evicted && a.info().GetNodeId() == "" {
+			out = append(out, telemetry.ActorSample{Class: a.info().GetClass(), State: StateFromProto(a.info().GetState()).String()})
+		}
+	}
+	return out
 }
