@@ -59,6 +59,13 @@ import (
 // one line on stdout:
 //
 //	troupe node listening address=127.0.0.1:40123 node_id=5f0c... head=true
+//
+// On SIGTERM or SIGINT, or when ctx ends, the node drains: the head places
+// nothing more on it, each actor ends once its running calls finish (an
+// idle one at once, the rest within 10 s) and restarts elsewhere per its
+// max_restarts, and RunNode returns nil. It returns an error, and the node
+// leaves the cluster, when the head rejects the node's token or has lost
+// its state (the cluster id it answers with changed).
 func RunNode(ctx context.Context, args []string, opts ...Option) error {
 	return runNode(ctx, args, os.Stdout, opts...)
 }
