@@ -69,8 +69,17 @@ func (h headClient) GetPlacementGroup(ctx context.Context, req *connect.Request[
 
 func always(error) bool { return true }
 
+// unreachable reports whether err, from a request whose ctx has not ended,
+// says the head could not be reached: unavailable, or canceled by the
+// transport, as a request written to a connection the head's death broke
+// ends.
+func unreachable(err error) bool {
+	code := connect.CodeOf(err)
+	return code == connect.CodeUnavailable || code == connect.CodeCanceled
+}
+
 // untilHead sends req with call, and sends it again, with backoff, while
-// the head is unavailable and safe says the failure allows it, until ctx
+// the head is unreachable and safe says the failure allows it, until ctx
 // ends or giveUp has passed.
 func untilHead[Req, Res any](ctx context.Context, req *connect.Request[Req],
 	call func(context.Context, *connect.Request[Req]) (*connect.Response[Res], error), safe func(error) bool,
@@ -83,7 +92,7 @@ func untilHead[Req, Res any](ctx context.Context, req *connect.Request[Req],
 			attempt.Header()[k] = v
 		}
 		res, err := call(ctx, attempt)
-		if err == nil || connect.CodeOf(err) != connect.CodeUnavailable || !safe(err) || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || !unreachable(err) || !safe(err) {
 			return res, err
 		}
 		if time.Now().After(deadline) {

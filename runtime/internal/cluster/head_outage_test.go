@@ -69,11 +69,15 @@ func TestSpawnDuringHeadOutage(t *testing.T) {
 	if got := nodeOf(t, r.h); got != a {
 		t.Fatalf("actor spawned during the outage runs on %s, want %s", got, a)
 	}
-	list, err := sys.ListActors(ctx, actor.Filter("name", "outage"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 1 || list[0].ID != r.h.Ref().ID() || list[0].State != actor.Alive {
-		t.Fatalf("actors named outage: %+v, want one, alive, %s", list, r.h.Ref().ID())
+	var list []actor.ActorInfo
+	eventually(t, "the actor spawned during the outage to be listed alive", func() bool {
+		var err error
+		if list, err = sys.ListActors(ctx, actor.Filter("name", "outage")); err != nil {
+			t.Fatal(err)
+		}
+		return len(list) > 0 && list[0].State == actor.Alive
+	})
+	if len(list) != 1 || list[0].ID != r.h.Ref().ID() {
+		t.Fatalf("actors named outage: %+v, want one, %s", list, r.h.Ref().ID())
 	}
 }
