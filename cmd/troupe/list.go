@@ -139,7 +139,7 @@ func newNodeRow(n *actorv1.NodeInfo) nodeRow {
 		NodeID: n.GetNodeId(), Address: n.GetAddress(), State: stateName(n.GetState(), "NODE_STATE_"),
 		Head: n.GetIsHead(), PID: n.GetPid(), Resources: map[string]held{}, Labels: n.GetLabels(), Classes: n.GetClasses(),
 	}
-	alive := n.GetState() == actorv1.NodeState_NODE_STATE_ALIVE
+	alive := n.GetState() == actorv1.NodeState_NODE_STATE_ALIVE || n.GetState() == actorv1.NodeState_NODE_STATE_DRAINING
 	for k, total := range n.GetTotal() {
 		u := held{Total: total}
 		if alive {

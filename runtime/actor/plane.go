@@ -54,6 +54,9 @@ type plane interface {
 	// reachDurable reports why this system cannot call durable actors of
 	// class, or nil.
 	reachDurable(class string) error
+	// waitingActors are the actors that wait for a node outside any
+	// node's table (on a head), for the actors gauge.
+	waitingActors() []telemetry.ActorSample
 	// resources reports this node's resources for the resources gauge.
 	resources() []telemetry.ResourceSample
 	// close leaves the plane: a driver ends its job.

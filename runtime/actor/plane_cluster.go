@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -23,6 +24,10 @@ type clusterPlane struct {
 	client *cluster.Client
 	driver bool
 	total  resources.Set // this node's
+	// gauges is a cluster node's view of the head for its gauges: its
+	// free resources as the head counts them and, on the head, the
+	// actors waiting for a node.
+	gauges atomic.Pointer[telemetry.Source]
 	stop   context.CancelFunc
 	done   chan struct{}
 }
@@ -57,11 +62,12 @@ func (p *clusterPlane) close(ctx context.Context) error {
 // jobHeartbeat tells the head that the driver lives until ctx ends.
 func (p *clusterPlane) jobHeartbeat(ctx context.Context, interval time.Duration) {
 	defer close(p.done)
-	cluster.Beat(ctx, interval, func(ctx context.Context) {
+	cluster.Beat(ctx, interval, func(ctx context.Context) bool {
 		res, err := p.client.Head.JobHeartbeat(ctx, connect.NewRequest(&actorv1.JobHeartbeatRequest{JobId: p.s.job}))
 		if err == nil && res.Msg.GetEnded() {
 			p.s.log.Warn("the head ended this job: its owned actors are dead", "job_id", p.s.job)
 		}
+		return true
 	})
 }
 
@@ -127,6 +133,7 @@ func (p *clusterPlane) listActors(ctx context.Context, filters map[string]string
 			Name: in.GetName(), Node: in.GetNodeId(), PID: int(in.GetPid()), Namespace: in.GetNamespace(),
 			Resources: in.GetSpec().GetResources(), Restarts: int(in.GetRestarts()), Detached: in.GetDetached(),
 			PendingReason: in.GetPendingReason(),
+			PendingCalls:  int(in.GetPendingCalls()), RunningCalls: int(in.GetRunningCalls()),
 		}
 		if info.State == Dead {
 			info.DeathCause = cluster.CauseFromProto(in.GetDeathCause()).String()
@@ -217,9 +224,20 @@ func (p *clusterPlane) invoke(t *cluster.Target, c *node.Call) {
 
 func (p *clusterPlane) ownerless() bool { return !p.driver }
 
+func (p *clusterPlane) waitingActors() []telemetry.ActorSample {
+	if g := p.gauges.Load(); g != nil && g.Actors != nil {
+		return g.Actors()
+	}
+	return nil
+}
+
 // resources reports this node's resources for the resources gauge: what
-// it declares, and what the live actors it hosts hold.
+// it declares, and what the head counts as held on it (before the node
+// has heard from the head: what the live actors it hosts hold).
 func (p *clusterPlane) resources() []telemetry.ResourceSample {
+	if g := p.gauges.Load(); g != nil && g.Resources != nil {
+		return g.Resources()
+	}
 	used := resources.Set{}
 	for _, a := range p.s.node.Actors() {
 		if a.State() != node.Dead {

@@ -155,6 +155,9 @@ func (p *embeddedPlane) reachDurable(class string) error {
 
 func (p *embeddedPlane) close(context.Context) error { return nil }
 
+// waitingActors: a pending actor waits in the node's own table.
+func (p *embeddedPlane) waitingActors() []telemetry.ActorSample { return nil }
+
 // resources reports the node's resources for the resources gauge.
 func (p *embeddedPlane) resources() []telemetry.ResourceSample {
 	var out []telemetry.ResourceSample

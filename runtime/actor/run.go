@@ -26,6 +26,7 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/resources"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 	"github.com/troupehq/troupe/runtime/internal/transport"
 )
 
@@ -59,6 +60,13 @@ import (
 // one line on stdout:
 //
 //	troupe node listening address=127.0.0.1:40123 node_id=5f0c... head=true
+//
+// On SIGTERM or SIGINT, or when ctx ends, the node drains: the head places
+// nothing more on it, each actor ends once its running calls finish (an
+// idle one at once, the rest within 10 s) and restarts elsewhere per its
+// max_restarts, and RunNode returns nil. It returns an error, and the node
+// leaves the cluster, when the head rejects the node's token or has lost
+// its state (the cluster id it answers with changed).
 func RunNode(ctx context.Context, args []string, opts ...Option) error {
 	return runNode(ctx, args, os.Stdout, opts...)
 }
@@ -284,6 +292,11 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	agent := cluster.NewAgent(s.node, &actorv1.NodeInfo{NodeId: s.node.ID, Address: addr, Total: total.Float(),
 		Labels: cfg.labels, IsHead: f.head}, client.Head, f.heartbeat, cfg.log)
 	agent.SetDurable(p)
+	gauges := &telemetry.Source{Resources: agent.Resources}
+	if head != nil {
+		gauges.Actors = head.PendingActors
+	}
+	p.gauges.Store(gauges)
 
 	mux := http.NewServeMux()
 	interceptors := connect.WithInterceptors(cluster.ServerErrors())
@@ -320,13 +333,19 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		served <- srv.Serve(lis)
 	}()
 
-	// Shutdown ends the actors gracefully, tells the head (which restarts
-	// them elsewhere if they may), then closes the server and its streams.
+	// Shutdown drains the node: the head places nothing more here, each
+	// actor ends once its running calls have finished (within the grace
+	// period) and the head restarts it elsewhere if it may. Then the node
+	// tells the head it has stopped and closes the server and its streams.
 	shutdown := func() error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
+		if err := agent.Drain(sctx); err != nil {
+			cfg.log.Warn("draining the node", "error", err)
+		}
 		err := s.Shutdown(sctx)
 		agent.Stop()
+		_ = agent.Stopped(sctx)
 		_ = srv.Close()
 		return err
 	}
@@ -341,6 +360,9 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	}
 	select {
 	case <-ctx.Done():
+	case err := <-agent.Failed():
+		_ = shutdown()
+		return err
 	case err := <-served:
 		if !errors.Is(err, http.ErrServerClosed) {
 			_ = shutdown()

@@ -123,7 +123,7 @@ func (s *System) startTelemetry(ctx context.Context, cfg *config) error {
 				info := a.Info()
 				out = append(out, telemetry.ActorSample{Class: info.Class, State: info.State.String(), Queued: info.Pending})
 			}
-			return out
+			return append(out, s.plane.waitingActors()...)
 		},
 		Resources: s.plane.resources,
 	})

@@ -162,8 +162,11 @@ const (
 	NodeState_NODE_STATE_UNSPECIFIED NodeState = 0
 	// NODE_STATE_ALIVE: the node heartbeats.
 	NodeState_NODE_STATE_ALIVE NodeState = 1
-	// NODE_STATE_DEAD: its heartbeats stopped.
+	// NODE_STATE_DEAD: its heartbeats stopped, or it stopped after a drain.
 	NodeState_NODE_STATE_DEAD NodeState = 2
+	// NODE_STATE_DRAINING: the node is shutting down; nothing more is placed
+	// there.
+	NodeState_NODE_STATE_DRAINING NodeState = 3
 )
 
 // Enum value maps for NodeState.
@@ -172,11 +175,13 @@ var (
 		0: "NODE_STATE_UNSPECIFIED",
 		1: "NODE_STATE_ALIVE",
 		2: "NODE_STATE_DEAD",
+		3: "NODE_STATE_DRAINING",
 	}
 	NodeState_value = map[string]int32{
 		"NODE_STATE_UNSPECIFIED": 0,
 		"NODE_STATE_ALIVE":       1,
 		"NODE_STATE_DEAD":        2,
+		"NODE_STATE_DRAINING":    3,
 	}
 )
 
@@ -671,8 +676,14 @@ type ActorInfo struct {
 	// created_unix_nano is when the head created the actor, in nanoseconds
 	// since the Unix epoch; listings are in this order.
 	CreatedUnixNano int64 `protobuf:"varint,16,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// running_calls counts the calls its methods are running, as its node
+	// last reported them.
+	RunningCalls int32 `protobuf:"varint,17,opt,name=running_calls,json=runningCalls,proto3" json:"running_calls,omitempty"`
+	// pending_calls counts the calls not finished (queued or running), as
+	// its node last reported them.
+	PendingCalls  int32 `protobuf:"varint,18,opt,name=pending_calls,json=pendingCalls,proto3" json:"pending_calls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ActorInfo) Reset() {
@@ -817,6 +828,20 @@ func (x *ActorInfo) GetCreatedUnixNano() int64 {
 	return 0
 }
 
+func (x *ActorInfo) GetRunningCalls() int32 {
+	if x != nil {
+		return x.RunningCalls
+	}
+	return 0
+}
+
+func (x *ActorInfo) GetPendingCalls() int32 {
+	if x != nil {
+		return x.PendingCalls
+	}
+	return 0
+}
+
 // ActorRecord is how the head stores an actor: what it knows of it and the
 // constructor argument it is restarted with.
 type ActorRecord struct {
@@ -824,9 +849,12 @@ type ActorRecord struct {
 	// info is what the cluster knows of the actor.
 	Info *ActorInfo `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
 	// init is the serialized constructor argument.
-	Init          []byte `protobuf:"bytes,2,opt,name=init,proto3" json:"init,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Init []byte `protobuf:"bytes,2,opt,name=init,proto3" json:"init,omitempty"`
+	// spawn_request_id is the id of the SpawnActorRequest that created the
+	// actor, so a spawn sent again is not a second actor.
+	SpawnRequestId string `protobuf:"bytes,3,opt,name=spawn_request_id,json=spawnRequestId,proto3" json:"spawn_request_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ActorRecord) Reset() {
@@ -871,6 +899,13 @@ func (x *ActorRecord) GetInit() []byte {
 		return x.Init
 	}
 	return nil
+}
+
+func (x *ActorRecord) GetSpawnRequestId() string {
+	if x != nil {
+		return x.SpawnRequestId
+	}
+	return ""
 }
 
 // NodeInfo is one node of the cluster.
@@ -1074,7 +1109,11 @@ type HostedActor struct {
 	// restarts counts its restarts.
 	Restarts int32 `protobuf:"varint,3,opt,name=restarts,proto3" json:"restarts,omitempty"`
 	// death_cause is why it died, when DEAD.
-	DeathCause    *Cause `protobuf:"bytes,4,opt,name=death_cause,json=deathCause,proto3" json:"death_cause,omitempty"`
+	DeathCause *Cause `protobuf:"bytes,4,opt,name=death_cause,json=deathCause,proto3" json:"death_cause,omitempty"`
+	// running_calls counts the calls its methods are running.
+	RunningCalls int32 `protobuf:"varint,5,opt,name=running_calls,json=runningCalls,proto3" json:"running_calls,omitempty"`
+	// pending_calls counts its calls not finished, queued or running.
+	PendingCalls  int32 `protobuf:"varint,6,opt,name=pending_calls,json=pendingCalls,proto3" json:"pending_calls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1135,6 +1174,20 @@ func (x *HostedActor) GetDeathCause() *Cause {
 		return x.DeathCause
 	}
 	return nil
+}
+
+func (x *HostedActor) GetRunningCalls() int32 {
+	if x != nil {
+		return x.RunningCalls
+	}
+	return 0
+}
+
+func (x *HostedActor) GetPendingCalls() int32 {
+	if x != nil {
+		return x.PendingCalls
+	}
+	return 0
 }
 
 // RegisterNodeRequest describes a node.
@@ -1200,6 +1253,12 @@ type RegisterNodeResponse struct {
 	// stale_actor_ids are actors the node still hosts that the head has
 	// since declared dead or moved to another node: the node stops them.
 	StaleActorIds []string `protobuf:"bytes,2,rep,name=stale_actor_ids,json=staleActorIds,proto3" json:"stale_actor_ids,omitempty"`
+	// cluster_id names the cluster: it is created with the head's state. A
+	// node that joined one cluster and finds another (the head lost its
+	// state) stops.
+	ClusterId string `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// available is what no actor holds on the node, as the head counts it.
+	Available     map[string]float64 `protobuf:"bytes,4,rep,name=available,proto3" json:"available,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1244,6 +1303,20 @@ func (x *RegisterNodeResponse) GetHeartbeatIntervalMs() int64 {
 func (x *RegisterNodeResponse) GetStaleActorIds() []string {
 	if x != nil {
 		return x.StaleActorIds
+	}
+	return nil
+}
+
+func (x *RegisterNodeResponse) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+func (x *RegisterNodeResponse) GetAvailable() map[string]float64 {
+	if x != nil {
+		return x.Available
 	}
 	return nil
 }
@@ -1307,7 +1380,11 @@ func (x *HeartbeatRequest) GetActors() []*HostedActor {
 type HeartbeatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// reregister asks the node to register again: the head does not know it.
-	Reregister    bool `protobuf:"varint,1,opt,name=reregister,proto3" json:"reregister,omitempty"`
+	Reregister bool `protobuf:"varint,1,opt,name=reregister,proto3" json:"reregister,omitempty"`
+	// cluster_id names the cluster, as in RegisterNodeResponse.
+	ClusterId string `protobuf:"bytes,2,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// available is what no actor holds on the node, as the head counts it.
+	Available     map[string]float64 `protobuf:"bytes,3,rep,name=available,proto3" json:"available,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1347,6 +1424,20 @@ func (x *HeartbeatResponse) GetReregister() bool {
 		return x.Reregister
 	}
 	return false
+}
+
+func (x *HeartbeatResponse) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+func (x *HeartbeatResponse) GetAvailable() map[string]float64 {
+	if x != nil {
+		return x.Available
+	}
+	return nil
 }
 
 // ReportActorRequest reports one actor's change of state.
@@ -1738,7 +1829,11 @@ type SpawnActorRequest struct {
 	// job_id is the job the actor belongs to.
 	JobId string `protobuf:"bytes,4,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	// owner_actor_id is the spawning actor, if an actor spawns it.
-	OwnerActorId  string `protobuf:"bytes,5,opt,name=owner_actor_id,json=ownerActorId,proto3" json:"owner_actor_id,omitempty"`
+	OwnerActorId string `protobuf:"bytes,5,opt,name=owner_actor_id,json=ownerActorId,proto3" json:"owner_actor_id,omitempty"`
+	// request_id, chosen by the caller, makes the spawn safe to send again:
+	// the head answers a request id it has seen with the actor it created
+	// then. Empty for none.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1804,6 +1899,13 @@ func (x *SpawnActorRequest) GetJobId() string {
 func (x *SpawnActorRequest) GetOwnerActorId() string {
 	if x != nil {
 		return x.OwnerActorId
+	}
+	return ""
+}
+
+func (x *SpawnActorRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -3346,6 +3448,98 @@ func (x *ListDurableResponse) GetActivations() []*DurableActivation {
 	return nil
 }
 
+// DrainNodeRequest tells the head that a node is shutting down.
+type DrainNodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// node_id is the node.
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// stopped is set once the node has ended its actors and stops serving.
+	Stopped       bool `protobuf:"varint,2,opt,name=stopped,proto3" json:"stopped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainNodeRequest) Reset() {
+	*x = DrainNodeRequest{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainNodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainNodeRequest) ProtoMessage() {}
+
+func (x *DrainNodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainNodeRequest.ProtoReflect.Descriptor instead.
+func (*DrainNodeRequest) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *DrainNodeRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *DrainNodeRequest) GetStopped() bool {
+	if x != nil {
+		return x.Stopped
+	}
+	return false
+}
+
+// DrainNodeResponse acknowledges a drain.
+type DrainNodeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainNodeResponse) Reset() {
+	*x = DrainNodeResponse{}
+	mi := &file_actor_v1_cluster_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainNodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainNodeResponse) ProtoMessage() {}
+
+func (x *DrainNodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_cluster_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainNodeResponse.ProtoReflect.Descriptor instead.
+func (*DrainNodeResponse) Descriptor() ([]byte, []int) {
+	return file_actor_v1_cluster_proto_rawDescGZIP(), []int{50}
+}
+
 var File_actor_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_actor_v1_cluster_proto_rawDesc = "" +
@@ -3384,7 +3578,7 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aD\n" +
 	"\x16ConcurrencyGroupsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\x8b\x04\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xd5\x04\n" +
 	"\tActorInfo\x12\x19\n" +
 	"\bactor_id\x18\x01 \x01(\tR\aactorId\x12\x14\n" +
 	"\x05class\x18\x02 \x01(\tR\x05class\x12*\n" +
@@ -3403,10 +3597,13 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x0epending_reason\x18\r \x01(\tR\rpendingReason\x12$\n" +
 	"\x0eowner_actor_id\x18\x0e \x01(\tR\fownerActorId\x12'\n" +
 	"\x04spec\x18\x0f \x01(\v2\x13.actor.v1.ActorSpecR\x04spec\x12*\n" +
-	"\x11created_unix_nano\x18\x10 \x01(\x03R\x0fcreatedUnixNano\"J\n" +
+	"\x11created_unix_nano\x18\x10 \x01(\x03R\x0fcreatedUnixNano\x12#\n" +
+	"\rrunning_calls\x18\x11 \x01(\x05R\frunningCalls\x12#\n" +
+	"\rpending_calls\x18\x12 \x01(\x05R\fpendingCalls\"t\n" +
 	"\vActorRecord\x12'\n" +
 	"\x04info\x18\x01 \x01(\v2\x13.actor.v1.ActorInfoR\x04info\x12\x12\n" +
-	"\x04init\x18\x02 \x01(\fR\x04init\"\x8e\x04\n" +
+	"\x04init\x18\x02 \x01(\fR\x04init\x12(\n" +
+	"\x10spawn_request_id\x18\x03 \x01(\tR\x0espawnRequestId\"\x8e\x04\n" +
 	"\bNodeInfo\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x123\n" +
@@ -3431,26 +3628,40 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12(\n" +
 	"\x05state\x18\x03 \x01(\x0e2\x12.actor.v1.JobStateR\x05state\x12\x10\n" +
-	"\x03pid\x18\x04 \x01(\x03R\x03pid\"\xa2\x01\n" +
+	"\x03pid\x18\x04 \x01(\x03R\x03pid\"\xec\x01\n" +
 	"\vHostedActor\x12\x19\n" +
 	"\bactor_id\x18\x01 \x01(\tR\aactorId\x12*\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x14.actor.v1.ActorStateR\x05state\x12\x1a\n" +
 	"\brestarts\x18\x03 \x01(\x05R\brestarts\x120\n" +
 	"\vdeath_cause\x18\x04 \x01(\v2\x0f.actor.v1.CauseR\n" +
-	"deathCause\"l\n" +
+	"deathCause\x12#\n" +
+	"\rrunning_calls\x18\x05 \x01(\x05R\frunningCalls\x12#\n" +
+	"\rpending_calls\x18\x06 \x01(\x05R\fpendingCalls\"l\n" +
 	"\x13RegisterNodeRequest\x12&\n" +
 	"\x04node\x18\x01 \x01(\v2\x12.actor.v1.NodeInfoR\x04node\x12-\n" +
-	"\x06actors\x18\x02 \x03(\v2\x15.actor.v1.HostedActorR\x06actors\"r\n" +
+	"\x06actors\x18\x02 \x03(\v2\x15.actor.v1.HostedActorR\x06actors\"\x9c\x02\n" +
 	"\x14RegisterNodeResponse\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x01 \x01(\x03R\x13heartbeatIntervalMs\x12&\n" +
-	"\x0fstale_actor_ids\x18\x02 \x03(\tR\rstaleActorIds\"Z\n" +
+	"\x0fstale_actor_ids\x18\x02 \x03(\tR\rstaleActorIds\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x03 \x01(\tR\tclusterId\x12K\n" +
+	"\tavailable\x18\x04 \x03(\v2-.actor.v1.RegisterNodeResponse.AvailableEntryR\tavailable\x1a<\n" +
+	"\x0eAvailableEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"Z\n" +
 	"\x10HeartbeatRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12-\n" +
-	"\x06actors\x18\x02 \x03(\v2\x15.actor.v1.HostedActorR\x06actors\"3\n" +
+	"\x06actors\x18\x02 \x03(\v2\x15.actor.v1.HostedActorR\x06actors\"\xda\x01\n" +
 	"\x11HeartbeatResponse\x12\x1e\n" +
 	"\n" +
 	"reregister\x18\x01 \x01(\bR\n" +
-	"reregister\"Z\n" +
+	"reregister\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x02 \x01(\tR\tclusterId\x12H\n" +
+	"\tavailable\x18\x03 \x03(\v2*.actor.v1.HeartbeatResponse.AvailableEntryR\tavailable\x1a<\n" +
+	"\x0eAvailableEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"Z\n" +
 	"\x12ReportActorRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12+\n" +
 	"\x05actor\x18\x02 \x01(\v2\x15.actor.v1.HostedActorR\x05actor\"\x15\n" +
@@ -3467,13 +3678,15 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x05ended\x18\x01 \x01(\bR\x05ended\"&\n" +
 	"\rEndJobRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"\x10\n" +
-	"\x0eEndJobResponse\"\xa3\x01\n" +
+	"\x0eEndJobResponse\"\xc2\x01\n" +
 	"\x11SpawnActorRequest\x12\x14\n" +
 	"\x05class\x18\x01 \x01(\tR\x05class\x12'\n" +
 	"\x04spec\x18\x02 \x01(\v2\x13.actor.v1.ActorSpecR\x04spec\x12\x12\n" +
 	"\x04init\x18\x03 \x01(\fR\x04init\x12\x15\n" +
 	"\x06job_id\x18\x04 \x01(\tR\x05jobId\x12$\n" +
-	"\x0eowner_actor_id\x18\x05 \x01(\tR\fownerActorId\"Y\n" +
+	"\x0eowner_actor_id\x18\x05 \x01(\tR\fownerActorId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"Y\n" +
 	"\x12SpawnActorResponse\x12)\n" +
 	"\x05actor\x18\x01 \x01(\v2\x13.actor.v1.ActorInfoR\x05actor\x12\x18\n" +
 	"\aexisted\x18\x02 \x01(\bR\aexisted\"^\n" +
@@ -3562,7 +3775,11 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x16ReleaseDurableResponse\"\x14\n" +
 	"\x12ListDurableRequest\"T\n" +
 	"\x13ListDurableResponse\x12=\n" +
-	"\vactivations\x18\x01 \x03(\v2\x1b.actor.v1.DurableActivationR\vactivations*\x94\x01\n" +
+	"\vactivations\x18\x01 \x03(\v2\x1b.actor.v1.DurableActivationR\vactivations\"E\n" +
+	"\x10DrainNodeRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\astopped\x18\x02 \x01(\bR\astopped\"\x13\n" +
+	"\x11DrainNodeResponse*\x94\x01\n" +
 	"\n" +
 	"ActorState\x12\x1b\n" +
 	"\x17ACTOR_STATE_UNSPECIFIED\x10\x00\x12 \n" +
@@ -3577,11 +3794,12 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x11CAUSE_KIND_KILLED\x10\x03\x12\x19\n" +
 	"\x15CAUSE_KIND_OWNER_DIED\x10\x04\x12\x15\n" +
 	"\x11CAUSE_KIND_EXITED\x10\x05\x12\x18\n" +
-	"\x14CAUSE_KIND_NODE_LOST\x10\x06*R\n" +
+	"\x14CAUSE_KIND_NODE_LOST\x10\x06*k\n" +
 	"\tNodeState\x12\x1a\n" +
 	"\x16NODE_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10NODE_STATE_ALIVE\x10\x01\x12\x13\n" +
-	"\x0fNODE_STATE_DEAD\x10\x02*Q\n" +
+	"\x0fNODE_STATE_DEAD\x10\x02\x12\x17\n" +
+	"\x13NODE_STATE_DRAINING\x10\x03*Q\n" +
 	"\bJobState\x12\x19\n" +
 	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11JOB_STATE_RUNNING\x10\x01\x12\x13\n" +
@@ -3596,7 +3814,7 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"!PLACEMENT_GROUP_STATE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dPLACEMENT_GROUP_STATE_PENDING\x10\x01\x12!\n" +
 	"\x1dPLACEMENT_GROUP_STATE_CREATED\x10\x02\x12!\n" +
-	"\x1dPLACEMENT_GROUP_STATE_REMOVED\x10\x032\x8f\v\n" +
+	"\x1dPLACEMENT_GROUP_STATE_REMOVED\x10\x032\xd5\v\n" +
 	"\vHeadService\x12M\n" +
 	"\fRegisterNode\x12\x1d.actor.v1.RegisterNodeRequest\x1a\x1e.actor.v1.RegisterNodeResponse\x12D\n" +
 	"\tHeartbeat\x12\x1a.actor.v1.HeartbeatRequest\x1a\x1b.actor.v1.HeartbeatResponse\x12J\n" +
@@ -3617,7 +3835,8 @@ const file_actor_v1_cluster_proto_rawDesc = "" +
 	"\x14RemovePlacementGroup\x12%.actor.v1.RemovePlacementGroupRequest\x1a&.actor.v1.RemovePlacementGroupResponse\x12V\n" +
 	"\x0fActivateDurable\x12 .actor.v1.ActivateDurableRequest\x1a!.actor.v1.ActivateDurableResponse\x12S\n" +
 	"\x0eReleaseDurable\x12\x1f.actor.v1.ReleaseDurableRequest\x1a .actor.v1.ReleaseDurableResponse\x12J\n" +
-	"\vListDurable\x12\x1c.actor.v1.ListDurableRequest\x1a\x1d.actor.v1.ListDurableResponseB1Z/github.com/troupehq/troupe/gen/actor/v1;actorv1b\x06proto3"
+	"\vListDurable\x12\x1c.actor.v1.ListDurableRequest\x1a\x1d.actor.v1.ListDurableResponse\x12D\n" +
+	"\tDrainNode\x12\x1a.actor.v1.DrainNodeRequest\x1a\x1b.actor.v1.DrainNodeResponseB1Z/github.com/troupehq/troupe/gen/actor/v1;actorv1b\x06proto3"
 
 var (
 	file_actor_v1_cluster_proto_rawDescOnce sync.Once
@@ -3632,7 +3851,7 @@ func file_actor_v1_cluster_proto_rawDescGZIP() []byte {
 }
 
 var file_actor_v1_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_actor_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_actor_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_actor_v1_cluster_proto_goTypes = []any{
 	(ActorState)(0),                      // 0: actor.v1.ActorState
 	(CauseKind)(0),                       // 1: actor.v1.CauseKind
@@ -3689,96 +3908,104 @@ var file_actor_v1_cluster_proto_goTypes = []any{
 	(*ReleaseDurableResponse)(nil),       // 52: actor.v1.ReleaseDurableResponse
 	(*ListDurableRequest)(nil),           // 53: actor.v1.ListDurableRequest
 	(*ListDurableResponse)(nil),          // 54: actor.v1.ListDurableResponse
-	nil,                                  // 55: actor.v1.ActorSpec.ResourcesEntry
-	nil,                                  // 56: actor.v1.ActorSpec.LabelSelectorEntry
-	nil,                                  // 57: actor.v1.ActorSpec.ConcurrencyGroupsEntry
-	nil,                                  // 58: actor.v1.NodeInfo.TotalEntry
-	nil,                                  // 59: actor.v1.NodeInfo.AvailableEntry
-	nil,                                  // 60: actor.v1.NodeInfo.LabelsEntry
-	nil,                                  // 61: actor.v1.ListActorsRequest.FiltersEntry
-	nil,                                  // 62: actor.v1.Bundle.ResourcesEntry
-	(SchedulingStrategy)(0),              // 63: actor.v1.SchedulingStrategy
+	(*DrainNodeRequest)(nil),             // 55: actor.v1.DrainNodeRequest
+	(*DrainNodeResponse)(nil),            // 56: actor.v1.DrainNodeResponse
+	nil,                                  // 57: actor.v1.ActorSpec.ResourcesEntry
+	nil,                                  // 58: actor.v1.ActorSpec.LabelSelectorEntry
+	nil,                                  // 59: actor.v1.ActorSpec.ConcurrencyGroupsEntry
+	nil,                                  // 60: actor.v1.NodeInfo.TotalEntry
+	nil,                                  // 61: actor.v1.NodeInfo.AvailableEntry
+	nil,                                  // 62: actor.v1.NodeInfo.LabelsEntry
+	nil,                                  // 63: actor.v1.RegisterNodeResponse.AvailableEntry
+	nil,                                  // 64: actor.v1.HeartbeatResponse.AvailableEntry
+	nil,                                  // 65: actor.v1.ListActorsRequest.FiltersEntry
+	nil,                                  // 66: actor.v1.Bundle.ResourcesEntry
+	(SchedulingStrategy)(0),              // 67: actor.v1.SchedulingStrategy
 }
 var file_actor_v1_cluster_proto_depIdxs = []int32{
 	1,  // 0: actor.v1.Cause.kind:type_name -> actor.v1.CauseKind
-	55, // 1: actor.v1.ActorSpec.resources:type_name -> actor.v1.ActorSpec.ResourcesEntry
-	56, // 2: actor.v1.ActorSpec.label_selector:type_name -> actor.v1.ActorSpec.LabelSelectorEntry
-	63, // 3: actor.v1.ActorSpec.scheduling:type_name -> actor.v1.SchedulingStrategy
-	57, // 4: actor.v1.ActorSpec.concurrency_groups:type_name -> actor.v1.ActorSpec.ConcurrencyGroupsEntry
+	57, // 1: actor.v1.ActorSpec.resources:type_name -> actor.v1.ActorSpec.ResourcesEntry
+	58, // 2: actor.v1.ActorSpec.label_selector:type_name -> actor.v1.ActorSpec.LabelSelectorEntry
+	67, // 3: actor.v1.ActorSpec.scheduling:type_name -> actor.v1.SchedulingStrategy
+	59, // 4: actor.v1.ActorSpec.concurrency_groups:type_name -> actor.v1.ActorSpec.ConcurrencyGroupsEntry
 	0,  // 5: actor.v1.ActorInfo.state:type_name -> actor.v1.ActorState
 	6,  // 6: actor.v1.ActorInfo.death_cause:type_name -> actor.v1.Cause
 	7,  // 7: actor.v1.ActorInfo.spec:type_name -> actor.v1.ActorSpec
 	8,  // 8: actor.v1.ActorRecord.info:type_name -> actor.v1.ActorInfo
-	58, // 9: actor.v1.NodeInfo.total:type_name -> actor.v1.NodeInfo.TotalEntry
-	59, // 10: actor.v1.NodeInfo.available:type_name -> actor.v1.NodeInfo.AvailableEntry
-	60, // 11: actor.v1.NodeInfo.labels:type_name -> actor.v1.NodeInfo.LabelsEntry
+	60, // 9: actor.v1.NodeInfo.total:type_name -> actor.v1.NodeInfo.TotalEntry
+	61, // 10: actor.v1.NodeInfo.available:type_name -> actor.v1.NodeInfo.AvailableEntry
+	62, // 11: actor.v1.NodeInfo.labels:type_name -> actor.v1.NodeInfo.LabelsEntry
 	2,  // 12: actor.v1.NodeInfo.state:type_name -> actor.v1.NodeState
 	3,  // 13: actor.v1.JobInfo.state:type_name -> actor.v1.JobState
 	0,  // 14: actor.v1.HostedActor.state:type_name -> actor.v1.ActorState
 	6,  // 15: actor.v1.HostedActor.death_cause:type_name -> actor.v1.Cause
 	10, // 16: actor.v1.RegisterNodeRequest.node:type_name -> actor.v1.NodeInfo
 	12, // 17: actor.v1.RegisterNodeRequest.actors:type_name -> actor.v1.HostedActor
-	12, // 18: actor.v1.HeartbeatRequest.actors:type_name -> actor.v1.HostedActor
-	12, // 19: actor.v1.ReportActorRequest.actor:type_name -> actor.v1.HostedActor
-	7,  // 20: actor.v1.SpawnActorRequest.spec:type_name -> actor.v1.ActorSpec
-	8,  // 21: actor.v1.SpawnActorResponse.actor:type_name -> actor.v1.ActorInfo
-	8,  // 22: actor.v1.GetActorResponse.actor:type_name -> actor.v1.ActorInfo
-	61, // 23: actor.v1.ListActorsRequest.filters:type_name -> actor.v1.ListActorsRequest.FiltersEntry
-	8,  // 24: actor.v1.ListActorsResponse.actors:type_name -> actor.v1.ActorInfo
-	10, // 25: actor.v1.ListNodesResponse.nodes:type_name -> actor.v1.NodeInfo
-	11, // 26: actor.v1.ListJobsResponse.jobs:type_name -> actor.v1.JobInfo
-	6,  // 27: actor.v1.ActorDiedDetail.cause:type_name -> actor.v1.Cause
-	62, // 28: actor.v1.Bundle.resources:type_name -> actor.v1.Bundle.ResourcesEntry
-	4,  // 29: actor.v1.PlacementGroupInfo.strategy:type_name -> actor.v1.PlacementStrategy
-	40, // 30: actor.v1.PlacementGroupInfo.bundles:type_name -> actor.v1.Bundle
-	5,  // 31: actor.v1.PlacementGroupInfo.state:type_name -> actor.v1.PlacementGroupState
-	40, // 32: actor.v1.CreatePlacementGroupRequest.bundles:type_name -> actor.v1.Bundle
-	4,  // 33: actor.v1.CreatePlacementGroupRequest.strategy:type_name -> actor.v1.PlacementStrategy
-	41, // 34: actor.v1.CreatePlacementGroupResponse.group:type_name -> actor.v1.PlacementGroupInfo
-	41, // 35: actor.v1.GetPlacementGroupResponse.group:type_name -> actor.v1.PlacementGroupInfo
-	48, // 36: actor.v1.ActivateDurableResponse.activation:type_name -> actor.v1.DurableActivation
-	48, // 37: actor.v1.ListDurableResponse.activations:type_name -> actor.v1.DurableActivation
-	13, // 38: actor.v1.HeadService.RegisterNode:input_type -> actor.v1.RegisterNodeRequest
-	15, // 39: actor.v1.HeadService.Heartbeat:input_type -> actor.v1.HeartbeatRequest
-	17, // 40: actor.v1.HeadService.ReportActor:input_type -> actor.v1.ReportActorRequest
-	19, // 41: actor.v1.HeadService.RegisterJob:input_type -> actor.v1.RegisterJobRequest
-	21, // 42: actor.v1.HeadService.JobHeartbeat:input_type -> actor.v1.JobHeartbeatRequest
-	23, // 43: actor.v1.HeadService.EndJob:input_type -> actor.v1.EndJobRequest
-	25, // 44: actor.v1.HeadService.SpawnActor:input_type -> actor.v1.SpawnActorRequest
-	27, // 45: actor.v1.HeadService.GetActor:input_type -> actor.v1.GetActorRequest
-	29, // 46: actor.v1.HeadService.KillActor:input_type -> actor.v1.KillActorRequest
-	31, // 47: actor.v1.HeadService.ListActors:input_type -> actor.v1.ListActorsRequest
-	33, // 48: actor.v1.HeadService.ListNodes:input_type -> actor.v1.ListNodesRequest
-	35, // 49: actor.v1.HeadService.ListJobs:input_type -> actor.v1.ListJobsRequest
-	42, // 50: actor.v1.HeadService.CreatePlacementGroup:input_type -> actor.v1.CreatePlacementGroupRequest
-	44, // 51: actor.v1.HeadService.GetPlacementGroup:input_type -> actor.v1.GetPlacementGroupRequest
-	46, // 52: actor.v1.HeadService.RemovePlacementGroup:input_type -> actor.v1.RemovePlacementGroupRequest
-	49, // 53: actor.v1.HeadService.ActivateDurable:input_type -> actor.v1.ActivateDurableRequest
-	51, // 54: actor.v1.HeadService.ReleaseDurable:input_type -> actor.v1.ReleaseDurableRequest
-	53, // 55: actor.v1.HeadService.ListDurable:input_type -> actor.v1.ListDurableRequest
-	14, // 56: actor.v1.HeadService.RegisterNode:output_type -> actor.v1.RegisterNodeResponse
-	16, // 57: actor.v1.HeadService.Heartbeat:output_type -> actor.v1.HeartbeatResponse
-	18, // 58: actor.v1.HeadService.ReportActor:output_type -> actor.v1.ReportActorResponse
-	20, // 59: actor.v1.HeadService.RegisterJob:output_type -> actor.v1.RegisterJobResponse
-	22, // 60: actor.v1.HeadService.JobHeartbeat:output_type -> actor.v1.JobHeartbeatResponse
-	24, // 61: actor.v1.HeadService.EndJob:output_type -> actor.v1.EndJobResponse
-	26, // 62: actor.v1.HeadService.SpawnActor:output_type -> actor.v1.SpawnActorResponse
-	28, // 63: actor.v1.HeadService.GetActor:output_type -> actor.v1.GetActorResponse
-	30, // 64: actor.v1.HeadService.KillActor:output_type -> actor.v1.KillActorResponse
-	32, // 65: actor.v1.HeadService.ListActors:output_type -> actor.v1.ListActorsResponse
-	34, // 66: actor.v1.HeadService.ListNodes:output_type -> actor.v1.ListNodesResponse
-	36, // 67: actor.v1.HeadService.ListJobs:output_type -> actor.v1.ListJobsResponse
-	43, // 68: actor.v1.HeadService.CreatePlacementGroup:output_type -> actor.v1.CreatePlacementGroupResponse
-	45, // 69: actor.v1.HeadService.GetPlacementGroup:output_type -> actor.v1.GetPlacementGroupResponse
-	47, // 70: actor.v1.HeadService.RemovePlacementGroup:output_type -> actor.v1.RemovePlacementGroupResponse
-	50, // 71: actor.v1.HeadService.ActivateDurable:output_type -> actor.v1.ActivateDurableResponse
-	52, // 72: actor.v1.HeadService.ReleaseDurable:output_type -> actor.v1.ReleaseDurableResponse
-	54, // 73: actor.v1.HeadService.ListDurable:output_type -> actor.v1.ListDurableResponse
-	56, // [56:74] is the sub-list for method output_type
-	38, // [38:56] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	63, // 18: actor.v1.RegisterNodeResponse.available:type_name -> actor.v1.RegisterNodeResponse.AvailableEntry
+	12, // 19: actor.v1.HeartbeatRequest.actors:type_name -> actor.v1.HostedActor
+	64, // 20: actor.v1.HeartbeatResponse.available:type_name -> actor.v1.HeartbeatResponse.AvailableEntry
+	12, // 21: actor.v1.ReportActorRequest.actor:type_name -> actor.v1.HostedActor
+	7,  // 22: actor.v1.SpawnActorRequest.spec:type_name -> actor.v1.ActorSpec
+	8,  // 23: actor.v1.SpawnActorResponse.actor:type_name -> actor.v1.ActorInfo
+	8,  // 24: actor.v1.GetActorResponse.actor:type_name -> actor.v1.ActorInfo
+	65, // 25: actor.v1.ListActorsRequest.filters:type_name -> actor.v1.ListActorsRequest.FiltersEntry
+	8,  // 26: actor.v1.ListActorsResponse.actors:type_name -> actor.v1.ActorInfo
+	10, // 27: actor.v1.ListNodesResponse.nodes:type_name -> actor.v1.NodeInfo
+	11, // 28: actor.v1.ListJobsResponse.jobs:type_name -> actor.v1.JobInfo
+	6,  // 29: actor.v1.ActorDiedDetail.cause:type_name -> actor.v1.Cause
+	66, // 30: actor.v1.Bundle.resources:type_name -> actor.v1.Bundle.ResourcesEntry
+	4,  // 31: actor.v1.PlacementGroupInfo.strategy:type_name -> actor.v1.PlacementStrategy
+	40, // 32: actor.v1.PlacementGroupInfo.bundles:type_name -> actor.v1.Bundle
+	5,  // 33: actor.v1.PlacementGroupInfo.state:type_name -> actor.v1.PlacementGroupState
+	40, // 34: actor.v1.CreatePlacementGroupRequest.bundles:type_name -> actor.v1.Bundle
+	4,  // 35: actor.v1.CreatePlacementGroupRequest.strategy:type_name -> actor.v1.PlacementStrategy
+	41, // 36: actor.v1.CreatePlacementGroupResponse.group:type_name -> actor.v1.PlacementGroupInfo
+	41, // 37: actor.v1.GetPlacementGroupResponse.group:type_name -> actor.v1.PlacementGroupInfo
+	48, // 38: actor.v1.ActivateDurableResponse.activation:type_name -> actor.v1.DurableActivation
+	48, // 39: actor.v1.ListDurableResponse.activations:type_name -> actor.v1.DurableActivation
+	13, // 40: actor.v1.HeadService.RegisterNode:input_type -> actor.v1.RegisterNodeRequest
+	15, // 41: actor.v1.HeadService.Heartbeat:input_type -> actor.v1.HeartbeatRequest
+	17, // 42: actor.v1.HeadService.ReportActor:input_type -> actor.v1.ReportActorRequest
+	19, // 43: actor.v1.HeadService.RegisterJob:input_type -> actor.v1.RegisterJobRequest
+	21, // 44: actor.v1.HeadService.JobHeartbeat:input_type -> actor.v1.JobHeartbeatRequest
+	23, // 45: actor.v1.HeadService.EndJob:input_type -> actor.v1.EndJobRequest
+	25, // 46: actor.v1.HeadService.SpawnActor:input_type -> actor.v1.SpawnActorRequest
+	27, // 47: actor.v1.HeadService.GetActor:input_type -> actor.v1.GetActorRequest
+	29, // 48: actor.v1.HeadService.KillActor:input_type -> actor.v1.KillActorRequest
+	31, // 49: actor.v1.HeadService.ListActors:input_type -> actor.v1.ListActorsRequest
+	33, // 50: actor.v1.HeadService.ListNodes:input_type -> actor.v1.ListNodesRequest
+	35, // 51: actor.v1.HeadService.ListJobs:input_type -> actor.v1.ListJobsRequest
+	42, // 52: actor.v1.HeadService.CreatePlacementGroup:input_type -> actor.v1.CreatePlacementGroupRequest
+	44, // 53: actor.v1.HeadService.GetPlacementGroup:input_type -> actor.v1.GetPlacementGroupRequest
+	46, // 54: actor.v1.HeadService.RemovePlacementGroup:input_type -> actor.v1.RemovePlacementGroupRequest
+	49, // 55: actor.v1.HeadService.ActivateDurable:input_type -> actor.v1.ActivateDurableRequest
+	51, // 56: actor.v1.HeadService.ReleaseDurable:input_type -> actor.v1.ReleaseDurableRequest
+	53, // 57: actor.v1.HeadService.ListDurable:input_type -> actor.v1.ListDurableRequest
+	55, // 58: actor.v1.HeadService.DrainNode:input_type -> actor.v1.DrainNodeRequest
+	14, // 59: actor.v1.HeadService.RegisterNode:output_type -> actor.v1.RegisterNodeResponse
+	16, // 60: actor.v1.HeadService.Heartbeat:output_type -> actor.v1.HeartbeatResponse
+	18, // 61: actor.v1.HeadService.ReportActor:output_type -> actor.v1.ReportActorResponse
+	20, // 62: actor.v1.HeadService.RegisterJob:output_type -> actor.v1.RegisterJobResponse
+	22, // 63: actor.v1.HeadService.JobHeartbeat:output_type -> actor.v1.JobHeartbeatResponse
+	24, // 64: actor.v1.HeadService.EndJob:output_type -> actor.v1.EndJobResponse
+	26, // 65: actor.v1.HeadService.SpawnActor:output_type -> actor.v1.SpawnActorResponse
+	28, // 66: actor.v1.HeadService.GetActor:output_type -> actor.v1.GetActorResponse
+	30, // 67: actor.v1.HeadService.KillActor:output_type -> actor.v1.KillActorResponse
+	32, // 68: actor.v1.HeadService.ListActors:output_type -> actor.v1.ListActorsResponse
+	34, // 69: actor.v1.HeadService.ListNodes:output_type -> actor.v1.ListNodesResponse
+	36, // 70: actor.v1.HeadService.ListJobs:output_type -> actor.v1.ListJobsResponse
+	43, // 71: actor.v1.HeadService.CreatePlacementGroup:output_type -> actor.v1.CreatePlacementGroupResponse
+	45, // 72: actor.v1.HeadService.GetPlacementGroup:output_type -> actor.v1.GetPlacementGroupResponse
+	47, // 73: actor.v1.HeadService.RemovePlacementGroup:output_type -> actor.v1.RemovePlacementGroupResponse
+	50, // 74: actor.v1.HeadService.ActivateDurable:output_type -> actor.v1.ActivateDurableResponse
+	52, // 75: actor.v1.HeadService.ReleaseDurable:output_type -> actor.v1.ReleaseDurableResponse
+	54, // 76: actor.v1.HeadService.ListDurable:output_type -> actor.v1.ListDurableResponse
+	56, // 77: actor.v1.HeadService.DrainNode:output_type -> actor.v1.DrainNodeResponse
+	59, // [59:78] is the sub-list for method output_type
+	40, // [40:59] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_actor_v1_cluster_proto_init() }
@@ -3793,7 +4020,7 @@ func file_actor_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actor_v1_cluster_proto_rawDesc), len(file_actor_v1_cluster_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   57,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

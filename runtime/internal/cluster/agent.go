@@ -34,12 +34,19 @@ type Agent struct {
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
 	reports  sync.WaitGroup
+	// failed gets the error that puts the node out of the cluster for
+	// good (agent_fail.go).
+	failed chan error
+
+	mu        sync.Mutex
+	clusterID string             // the cluster the node joined
+	available map[string]float64 // the node's resources no actor holds, per the head
 }
 
 // NewAgent returns the agent of n, described to the head by info (its id
 // and address included). It reports n's actors' deaths as they happen.
 func NewAgent(n *node.Node, info *actorv1.NodeInfo, head actorv1connect.HeadServiceClient, interval time.Duration, log *slog.Logger) *Agent {
-	a := &Agent{node: n, info: info, head: head, log: log, interval: interval}
+	a := &Agent{node: n, info: info, head: head, log: log, interval: interval, failed: make(chan error, 1)}
 	a.info.Classes = n.Classes()
 	a.info.Pid = int64(os.Getpid())
 	prev := n.OnDead
@@ -53,13 +60,16 @@ func NewAgent(n *node.Node, info *actorv1.NodeInfo, head actorv1connect.HeadServ
 	return a
 }
 
-// Start registers the node with the head (retrying until ctx ends) and
-// heartbeats until Stop.
+// Start registers the node with the head (retrying until ctx ends, but
+// not when the head rejects the node's token) and heartbeats until Stop.
 func (a *Agent) Start(ctx context.Context) error {
 	for {
 		err := a.register(ctx)
 		if err == nil {
 			break
+		}
+		if err := outOfCluster(err); err != nil {
+			return err
 		}
 		a.log.Warn("registering with the head failed; retrying", "error", err)
 		select {
@@ -91,6 +101,9 @@ func (a *Agent) register(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.joined(res.Msg.GetClusterId(), res.Msg.GetAvailable()); err != nil {
+		return err
+	}
 	if ms := res.Msg.GetHeartbeatIntervalMs(); ms > 0 && a.stop == nil {
 		a.interval = time.Duration(ms) * time.Millisecond
 	}
@@ -105,16 +118,28 @@ func (a *Agent) register(ctx context.Context) error {
 
 func (a *Agent) heartbeat(ctx context.Context) {
 	defer a.wg.Done()
-	Beat(ctx, a.interval, func(bctx context.Context) {
+	Beat(ctx, a.interval, func(bctx context.Context) bool {
 		res, err := a.head.Heartbeat(bctx, connect.NewRequest(&actorv1.HeartbeatRequest{NodeId: a.info.GetNodeId(), Actors: a.hosted()}))
+		if err == nil {
+			err = a.joined(res.Msg.GetClusterId(), res.Msg.GetAvailable())
+		}
 		switch {
 		case err != nil:
+			if out := outOfCluster(err); out != nil {
+				a.fail(out)
+				return false
+			}
 			a.log.Debug("heartbeat to the head failed", "error", err)
 		case res.Msg.GetReregister():
 			if err := a.register(ctx); err != nil {
+				if out := outOfCluster(err); out != nil {
+					a.fail(out)
+					return false
+				}
 				a.log.Debug("registering again with the head failed", "error", err)
 			}
 		}
+		return true
 	})
 }
 
@@ -130,7 +155,8 @@ func (a *Agent) hosted() []*actorv1.HostedActor {
 
 func hostedOf(act *node.Actor) *actorv1.HostedActor {
 	in := act.Info()
-	ha := &actorv1.HostedActor{ActorId: in.ID, State: StateToProto(in.State), Restarts: int32(in.Restarts)}
+	ha := &actorv1.HostedActor{ActorId: in.ID, State: StateToProto(in.State), Restarts: int32(in.Restarts),
+		RunningCalls: int32(in.Running), PendingCalls: int32(in.Pending)}
 	if in.State == node.Dead {
 		ha.DeathCause = CauseToProto(in.Cause)
 	}

@@ -6,9 +6,10 @@ import (
 )
 
 // Beat calls beat every interval (a second if interval is not positive)
-// until ctx ends, each time with a context bounded by five intervals (at
-// least a second): the one heartbeat loop of nodes and drivers.
-func Beat(ctx context.Context, interval time.Duration, beat func(ctx context.Context)) {
+// until ctx ends or beat returns false, each time with a context bounded
+// by five intervals (at least a second): the one heartbeat loop of nodes
+// and drivers.
+func Beat(ctx context.Context, interval time.Duration, beat func(ctx context.Context) bool) {
 	if interval <= 0 {
 		interval = time.Second
 	}
@@ -21,7 +22,10 @@ func Beat(ctx context.Context, interval time.Duration, beat func(ctx context.Con
 		case <-t.C:
 		}
 		bctx, cancel := context.WithTimeout(ctx, max(5*interval, time.Second))
-		beat(bctx)
+		more := beat(bctx)
 		cancel()
+		if !more {
+			return
+		}
 	}
 }

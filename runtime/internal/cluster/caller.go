@@ -32,7 +32,12 @@ const giveUp = 60 * time.Second
 // Client is a process's connection to a cluster: the head's client for the
 // control plane and one transport connection per node it calls.
 type Client struct {
+	// Head is the head's client; the requests safe to send again wait for
+	// a head that cannot be reached (head_client.go).
 	Head actorv1connect.HeadServiceClient
+	// head is the same client without waiting: calls that look their
+	// actor up have their own patience.
+	head actorv1connect.HeadServiceClient
 	HTTP *http.Client
 	log  *slog.Logger
 	// scheme is "https" with TLS, else "http".
@@ -47,8 +52,9 @@ type Client struct {
 func NewClient(headAddr, token string, tlsConf *tls.Config, log *slog.Logger) *Client {
 	hc, scheme := HTTPClient(tlsConf)
 	hc = AuthClient(hc, token)
+	head := actorv1connect.NewHeadServiceClient(hc, scheme+"://"+headAddr, connect.WithInterceptors(ClientErrors()))
 	return &Client{
-		Head: actorv1connect.NewHeadServiceClient(hc, scheme+"://"+headAddr, connect.WithInterceptors(ClientErrors())),
+		Head: headClient{head}, head: head,
 		HTTP: hc, log: log, scheme: scheme, conns: map[string]*transport.Conn{},
 	}
 }
@@ -435,7 +441,7 @@ func (inv *invocation) lookup() (*actorv1.ActorInfo, error) {
 	if inv.t.Resolve != nil {
 		return inv.t.Resolve(inv.ctx)
 	}
-	res, err := inv.c.Head.GetActor(inv.ctx, connect.NewRequest(&actorv1.GetActorRequest{ActorId: inv.t.ID}))
+	res, err := inv.c.head.GetActor(inv.ctx, connect.NewRequest(&actorv1.GetActorRequest{ActorId: inv.t.ID}))
 	if err != nil {
 		return nil, err
 	}

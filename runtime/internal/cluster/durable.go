@@ -205,7 +205,7 @@ func (h *Head) ActivateDurable(_ context.Context, req *connect.Request[actorv1.A
 	da := h.liveOwnerLocked(t, key)
 	if da == nil {
 		var host *headNode
-		if n := h.nodes[m.GetNodeId()]; n != nil && n.alive() && hostsClass(n.info, m.GetClass()) {
+		if n := h.nodes[m.GetNodeId()]; n != nil && n.open() && hostsClass(n.info, m.GetClass()) {
 			host = n
 		} else {
 			var reason string

@@ -14,10 +14,10 @@ import (
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
-	"github.com/troupehq/troupe/runtime/internal/control"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
+	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
 // HeadConfig configures a Head.
@@ -47,17 +47,20 @@ type HeadConfig struct {
 // Head is the control plane of a cluster, served as actor.v1.HeadService.
 type Head struct {
 	actorv1connect.UnimplementedHeadServiceHandler
-	cfg   HeadConfig
-	st    *store
-	stop  context.CancelFunc
-	done  chan struct{}
-	calls sync.WaitGroup // requests to nodes in flight
+	cfg  HeadConfig
+	st   *store
+	stop context.CancelFunc
+	done chan struct{}
+	// clusterID is created with the head's state (store.clusterID).
+	clusterID string
+	calls     sync.WaitGroup // requests to nodes in flight
 
 	mu      sync.Mutex
 	nodes   map[string]*headNode
 	actors  map[string]*headActor
 	order   []*headActor // creation order
 	names   map[nameKey]*headActor
+	spawns  map[string]*headActor // by the request id that spawned them
 	jobs    map[string]*headJob
 	clients map[string]actorv1connect.NodeServiceClient
 	next    int // round robin for SPREAD
@@ -82,7 +85,15 @@ type headNode struct {
 	lastSeen time.Time
 }
 
-func (n *headNode) alive() bool { return n.info.GetState() == actorv1.NodeState_NODE_STATE_ALIVE }
+// alive reports whether n heartbeats: it may host actors, draining or not.
+func (n *headNode) alive() bool {
+	st := n.info.GetState()
+	return st == actorv1.NodeState_NODE_STATE_ALIVE || st == actorv1.NodeState_NODE_STATE_DRAINING
+}
+
+// open reports whether new actors and bundles may be placed on n: it is
+// alive and not draining.
+func (n *headNode) open() bool { return n.info.GetState() == actorv1.NodeState_NODE_STATE_ALIVE }
 
 type headActor struct {
 	rec  *actorv1.ActorRecord
@@ -95,6 +106,9 @@ type headActor struct {
 	// evicted is set once the dead actor is dropped from the head's
 	// tables; it may linger in order until the next compaction.
 	evicted bool
+	// running and pending are its calls running and not finished, as its
+	// node last reported them (not stored).
+	running, pending int32
 }
 
 func (a *headActor) info() *actorv1.ActorInfo { return a.rec.GetInfo() }
@@ -123,9 +137,13 @@ func NewHead(cfg HeadConfig) (*Head, error) {
 	}
 	h := &Head{cfg: cfg, st: st, done: make(chan struct{}), deadCap: node.DefaultDeadRetention,
 		nodes: map[string]*headNode{}, actors: map[string]*headActor{}, names: map[nameKey]*headActor{},
-		jobs: map[string]*headJob{}, clients: map[string]actorv1connect.NodeServiceClient{}}
+		spawns: map[string]*headActor{}, jobs: map[string]*headJob{}, clients: map[string]actorv1connect.NodeServiceClient{}}
 	if cfg.DeadActorRetention != nil {
 		h.deadCap = max(*cfg.DeadActorRetention, 0)
+	}
+	if h.clusterID, err = st.clusterID(cfg.NewID); err != nil {
+		_ = st.close()
+		return nil, fmt.Errorf("head state: cluster id: %w", err)
 	}
 	if err := h.recover(); err != nil {
 		_ = st.close()
@@ -163,6 +181,9 @@ func (h *Head) recover() error {
 		}
 		a := &headActor{rec: rec, spec: spec}
 		h.actors[rec.GetInfo().GetActorId()] = a
+		if id := rec.GetSpawnRequestId(); id != "" {
+			h.spawns[id] = a
+		}
 		h.order = append(h.order, a)
 		if a.dead() {
 			continue
@@ -354,114 +375,28 @@ func (h *Head) endJobLocked(j *headJob, w *write) []func() {
 	return append(todo, h.removeJobGroupsLocked(j, w)...)
 }
 
-// placePendingLocked places every waiting actor that fits now.
-func (h *Head) placePendingLocked(w *write) []func() {
-	h.placeGroupsLocked()
-	var todo []func()
-	for _, a := range h.order {
-		in := a.info()
-		if a.dead() || a.creating || in.GetNodeId() != "" {
-			continue
-		}
-		host, reason, feasible := h.chooseLocked(in.GetClass(), &a.spec)
-		if host == nil {
-			if !feasible && a.spec.NodeAffinity != "" && !a.spec.AffinitySoft {
-				reason = "unschedulable: " + reason
-			}
-			if in.GetPendingReason() != reason {
-				in.PendingReason = reason
-				w.actors = append(w.actors, a.rec)
-			}
-			continue
-		}
-		todo = append(todo, h.assignLocked(a, host, w, nil))
-	}
-	return todo
-}
-
-// assignLocked reserves host's resources for a and returns the request
-// that creates it there. done, if set, is called with the outcome.
-func (h *Head) assignLocked(a *headActor, host *headNode, w *write, done chan<- error) func() {
-	in := a.info()
-	host.avail.Sub(h.nodeCostLocked(&a.spec))
-	in.NodeId, in.NodeAddress, in.Pid = host.info.GetNodeId(), host.info.GetAddress(), host.info.GetPid()
-	in.PendingReason = ""
-	a.creating = true
-	w.actors = append(w.actors, a.rec)
-	req := &actorv1.CreateActorRequest{Actor: proto.Clone(in).(*actorv1.ActorInfo), Init: a.rec.GetInit()}
-	c := h.client(host.info.GetAddress())
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, err := c.CreateActor(ctx, connect.NewRequest(req))
-		h.mu.Lock()
-		a.creating = false
-		var w write
-		if err != nil && !a.dead() && a.info().GetNodeId() == req.GetActor().GetNodeId() {
-			h.cfg.Log.Warn("creating an actor on its node failed; it waits for another placement",
-				"actor_id", in.GetActorId(), "node_id", req.GetActor().GetNodeId(), "error", err)
-			if n := h.nodes[req.GetActor().GetNodeId()]; n != nil && n.alive() {
-				n.avail.Add(h.nodeCostLocked(&a.spec))
-			}
-			in.NodeId, in.NodeAddress, in.Pid = "", "", 0
-			in.PendingReason = fmt.Sprintf("creation on node %s failed: %v", req.GetActor().GetNodeId(), err)
-			w.actors = append(w.actors, a.rec)
-		}
-		h.persistLocked(&w)
-		h.mu.Unlock()
-		if done != nil {
-			done <- err
-		}
-	}
-}
-
-// chooseLocked picks a live node for an actor of class with spec, by the
-// placement rules the embedded node uses too (control.Choose). With none,
-// it says why, and whether a live node could ever fit (feasible).
-func (h *Head) chooseLocked(class string, spec *node.Spec) (host *headNode, reason string, feasible bool) {
-	if spec.PlacementGroup != "" {
-		return h.chooseInGroupLocked(class, spec)
-	}
-	load := map[string]int{}
-	for _, a := range h.order {
-		if !a.dead() {
-			load[a.info().GetNodeId()]++
-		}
-	}
-	var live []*headNode
-	for _, n := range h.nodes {
-		if n.alive() {
-			live = append(live, n)
-		}
-	}
-	sort.Slice(live, func(i, j int) bool { return live[i].info.GetNodeId() < live[j].info.GetNodeId() })
-	cands := make([]control.Candidate, len(live))
-	for i, n := range live {
-		id := n.info.GetNodeId()
-		cands[i] = control.Candidate{ID: id, Hosts: hostsClass(n.info, class), Labels: n.info.GetLabels(),
-			Total: n.total, Avail: n.avail, Load: load[id]}
-	}
-	i, reason, feasible := control.Choose(cands, class, spec, &h.next)
-	if i < 0 {
-		return nil, reason, feasible
-	}
-	return live[i], "", true
-}
-
-func hostsClass(n *actorv1.NodeInfo, class string) bool {
-	for _, c := range n.GetClasses() {
-		if c == class {
-			return true
-		}
-	}
-	return false
-}
-
 // infoLocked returns a copy of a's info with its node's current address.
 func (h *Head) infoLocked(a *headActor) *actorv1.ActorInfo {
 	in := proto.Clone(a.info()).(*actorv1.ActorInfo)
 	if a.creating && in.GetState() == actorv1.ActorState_ACTOR_STATE_PENDING_CREATION {
 		in.PendingReason = "being created on node " + in.GetNodeId()
 	}
+	if !a.dead() {
+		in.RunningCalls, in.PendingCalls = a.running, a.pending
+	}
 	return in
+}
+
+// PendingActors samples, for the gauges, the actors that wait on the head
+// for a node: no node counts them.
+func (h *Head) PendingActors() []telemetry.ActorSample {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []telemetry.ActorSample
+	for _, a := range h.order {
+		if !a.dead() && !a.evicted && a.info().GetNodeId() == "" {
+			out = append(out, telemetry.ActorSample{Class: a.info().GetClass(), State: StateFromProto(a.info().GetState()).String()})
+		}
+	}
+	return out
 }

@@ -131,11 +131,12 @@ func (h *Head) nodeCostLocked(spec *node.Spec) resources.Set {
 	return spec.Resources
 }
 
-// liveNodesLocked returns the live nodes in id order.
+// liveNodesLocked returns the live nodes open to placement (not draining), in
+// id order.
 func (h *Head) liveNodesLocked() []*headNode {
 	var live []*headNode
 	for _, n := range h.nodes {
-		if n.alive() {
+		if n.open() {
 			live = append(live, n)
 		}
 	}
@@ -262,7 +263,7 @@ func (h *Head) chooseInGroupLocked(class string, spec *node.Spec) (host *headNod
 	}
 	id := g.info.GetBundles()[spec.Bundle].GetNodeId()
 	n := h.nodes[id]
-	if id == "" || n == nil || !n.alive() {
+	if id == "" || n == nil || !n.open() {
 		return nil, fmt.Sprintf("bundle %d of placement group %s is not placed yet: %s", spec.Bundle, spec.PlacementGroup, g.info.GetPendingReason()), true
 	}
 	if !hostsClass(n.info, class) {

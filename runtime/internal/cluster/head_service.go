@@ -63,9 +63,11 @@ func (h *Head) RegisterNode(_ context.Context, req *connect.Request[actorv1.Regi
 	w.nodes = append(w.nodes, ni)
 	todo = append(todo, h.placePendingLocked(&w)...)
 	h.persistLocked(&w)
+	res := &actorv1.RegisterNodeResponse{HeartbeatIntervalMs: h.cfg.HeartbeatInterval.Milliseconds(), StaleActorIds: stale,
+		ClusterId: h.clusterID, Available: n.avail.Float()}
 	h.mu.Unlock()
 	h.run(todo)
-	return connect.NewResponse(&actorv1.RegisterNodeResponse{HeartbeatIntervalMs: h.cfg.HeartbeatInterval.Milliseconds(), StaleActorIds: stale}), nil
+	return connect.NewResponse(res), nil
 }
 
 // updateLocked applies a node's report of one of its actors.
@@ -74,6 +76,7 @@ func (h *Head) updateLocked(a *headActor, ha *actorv1.HostedActor, w *write) []f
 	if a.dead() {
 		return nil
 	}
+	a.running, a.pending = ha.GetRunningCalls(), ha.GetPendingCalls()
 	if ha.GetState() == actorv1.ActorState_ACTOR_STATE_DEAD {
 		if ha.GetRestarts() > in.GetRestarts() {
 			in.Restarts = ha.GetRestarts()
@@ -104,7 +107,7 @@ func (h *Head) Heartbeat(_ context.Context, req *connect.Request[actorv1.Heartbe
 	n := h.nodes[req.Msg.GetNodeId()]
 	if n == nil || !n.alive() {
 		h.mu.Unlock()
-		return connect.NewResponse(&actorv1.HeartbeatResponse{Reregister: true}), nil
+		return connect.NewResponse(&actorv1.HeartbeatResponse{Reregister: true, ClusterId: h.clusterID}), nil
 	}
 	n.lastSeen = time.Now()
 	var w write
@@ -118,9 +121,10 @@ func (h *Head) Heartbeat(_ context.Context, req *connect.Request[actorv1.Heartbe
 		todo = append(todo, h.placePendingLocked(&w)...)
 	}
 	h.persistLocked(&w)
+	res := &actorv1.HeartbeatResponse{ClusterId: h.clusterID, Available: n.avail.Float()}
 	h.mu.Unlock()
 	h.run(todo)
-	return connect.NewResponse(&actorv1.HeartbeatResponse{}), nil
+	return connect.NewResponse(res), nil
 }
 
 // ReportActor applies one actor's change of state at once.
@@ -195,6 +199,11 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 	}
 	class := m.GetClass()
 	h.mu.Lock()
+	if a := h.spawns[m.GetRequestId()]; a != nil && m.GetRequestId() != "" {
+		// Sent again: the first attempt created it.
+		defer h.mu.Unlock()
+		return connect.NewResponse(&actorv1.SpawnActorResponse{Actor: h.infoLocked(a)}), nil
+	}
 	key := nameKey{spec.Namespace, spec.Name}
 	if spec.Name != "" {
 		if old := h.names[key]; old != nil && !old.dead() {
@@ -226,8 +235,11 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 	if spec.Detached {
 		in.OwnerActorId = ""
 	}
-	a := &headActor{rec: &actorv1.ActorRecord{Info: in, Init: m.GetInit()}, spec: spec}
+	a := &headActor{rec: &actorv1.ActorRecord{Info: in, Init: m.GetInit(), SpawnRequestId: m.GetRequestId()}, spec: spec}
 	h.actors[in.ActorId] = a
+	if m.GetRequestId() != "" {
+		h.spawns[m.GetRequestId()] = a
+	}
 	h.order = append(h.order, a)
 	if spec.Name != "" {
 		h.names[key] = a
@@ -286,7 +298,9 @@ func (h *Head) GetActor(_ context.Context, req *connect.Request[actorv1.GetActor
 }
 
 // KillActor kills an actor: for good with no_restart, else restarted by
-// its node if it has restarts left.
+// its node if it has restarts left. An actor still waiting for a node is
+// never created with no_restart; without, it spends a restart and waits
+// again, or dies when it has none left, as on an embedded node.
 func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillActorRequest]) (*connect.Response[actorv1.KillActorResponse], error) {
 	h.mu.Lock()
 	a := h.actors[req.Msg.GetActorId()]
@@ -306,7 +320,16 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 	case req.Msg.GetNoRestart():
 		todo = h.killLocked(a, &w, cause)
 		todo = append(todo, h.placePendingLocked(&w)...)
-	case a.info().GetNodeAddress() != "":
+	case a.info().GetNodeAddress() == "":
+		// Not placed yet: it spends a restart and waits for a node again.
+		if in := a.info(); a.spec.MaxRestarts == -1 || int(in.GetRestarts()) < a.spec.MaxRestarts {
+			in.Restarts++
+			w.actors = append(w.actors, a.rec)
+			break
+		}
+		todo = h.deadLocked(a, &w, cause)
+		todo = append(todo, h.placePendingLocked(&w)...)
+	default:
 		c, id := h.client(a.info().GetNodeAddress()), a.info().GetActorId()
 		todo = append(todo, func() {
 			_, _ = c.KillActor(context.WithoutCancel(ctx), connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Restart: true, Cause: CauseToProto(cause)}))

@@ -38,6 +38,9 @@ func (h *Head) evictLocked(w *write) {
 		if key := (nameKey{a.spec.Namespace, a.spec.Name}); h.names[key] == a {
 			delete(h.names, key)
 		}
+		if rid := a.rec.GetSpawnRequestId(); h.spawns[rid] == a {
+			delete(h.spawns, rid)
+		}
 		a.evicted = true
 		h.staleRefs++
 		w.evict = append(w.evict, death{seq: a.deathSeq, id: id})

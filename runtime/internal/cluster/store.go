@@ -52,6 +52,9 @@ var (
 	// death (8 bytes, big-endian, so that keys sort by it) to the dead
 	// actor's id. The oldest deaths are evicted first.
 	bucketDead = []byte("dead_actors")
+	// bucketMeta holds the cluster's id under keyClusterID.
+	bucketMeta   = []byte("meta")
+	keyClusterID = []byte("cluster_id")
 )
 
 // store keeps the head's tables in a bbolt file, one record per key, so a
@@ -66,7 +69,7 @@ func openStore(dir string) (*store, error) {
 		return nil, fmt.Errorf("open head state: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketNodes, bucketActors, bucketJobs, bucketDead} {
+		for _, b := range [][]byte{bucketNodes, bucketActors, bucketJobs, bucketDead, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -81,6 +84,23 @@ func openStore(dir string) (*store, error) {
 }
 
 func (s *store) close() error { return s.db.Close() }
+
+// clusterID returns the cluster's id, storing newID() at first open: the
+// id lives and dies with the head's state, so nodes can tell a head that
+// restarted from one that lost its state.
+func (s *store) clusterID(newID func() string) (string, error) {
+	var id string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		if v := b.Get(keyClusterID); len(v) > 0 {
+			id = string(v)
+			return nil
+		}
+		id = newID()
+		return b.Put(keyClusterID, []byte(id))
+	})
+	return id, err
+}
 
 // write is one batch of records to store.
 type write struct {

@@ -561,9 +561,14 @@ func (a *Actor) Kill(cause errs.Cause, restart, graceful bool) {
 		return
 	}
 	if a.state == PendingCreation && !a.placed && restart {
-		// Not placed yet: it stays in the queue for placement.
-		a.mu.Unlock()
-		return
+		// Not placed yet: it spends a restart and stays in the queue for
+		// placement, or dies when it has none left.
+		if a.Spec.MaxRestarts == -1 || int(a.restarts) < a.Spec.MaxRestarts {
+			a.restarts++
+			a.mu.Unlock()
+			return
+		}
+		restart = false
 	}
 	after := a.dieLocked(cause, restart, graceful)
 	a.mu.Unlock()

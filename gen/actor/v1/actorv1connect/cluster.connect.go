@@ -79,6 +79,8 @@ const (
 	HeadServiceReleaseDurableProcedure = "/actor.v1.HeadService/ReleaseDurable"
 	// HeadServiceListDurableProcedure is the fully-qualified name of the HeadService's ListDurable RPC.
 	HeadServiceListDurableProcedure = "/actor.v1.HeadService/ListDurable"
+	// HeadServiceDrainNodeProcedure is the fully-qualified name of the HeadService's DrainNode RPC.
+	HeadServiceDrainNodeProcedure = "/actor.v1.HeadService/DrainNode"
 )
 
 // HeadServiceClient is a client for the actor.v1.HeadService service.
@@ -128,6 +130,11 @@ type HeadServiceClient interface {
 	ReleaseDurable(context.Context, *connect.Request[v1.ReleaseDurableRequest]) (*connect.Response[v1.ReleaseDurableResponse], error)
 	// ListDurable lists the durable actors activated on live nodes.
 	ListDurable(context.Context, *connect.Request[v1.ListDurableRequest]) (*connect.Response[v1.ListDurableResponse], error)
+	// DrainNode tells the head that a node is shutting down: the head places
+	// nothing more there. Once the node has stopped (stopped set), the head
+	// declares it dead at once and restarts its remaining actors elsewhere
+	// when they may.
+	DrainNode(context.Context, *connect.Request[v1.DrainNodeRequest]) (*connect.Response[v1.DrainNodeResponse], error)
 }
 
 // NewHeadServiceClient constructs a client for the actor.v1.HeadService service. By default, it
@@ -249,6 +256,12 @@ func NewHeadServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(headServiceMethods.ByName("ListDurable")),
 			connect.WithClientOptions(opts...),
 		),
+		drainNode: connect.NewClient[v1.DrainNodeRequest, v1.DrainNodeResponse](
+			httpClient,
+			baseURL+HeadServiceDrainNodeProcedure,
+			connect.WithSchema(headServiceMethods.ByName("DrainNode")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -272,6 +285,7 @@ type headServiceClient struct {
 	activateDurable      *connect.Client[v1.ActivateDurableRequest, v1.ActivateDurableResponse]
 	releaseDurable       *connect.Client[v1.ReleaseDurableRequest, v1.ReleaseDurableResponse]
 	listDurable          *connect.Client[v1.ListDurableRequest, v1.ListDurableResponse]
+	drainNode            *connect.Client[v1.DrainNodeRequest, v1.DrainNodeResponse]
 }
 
 // RegisterNode calls actor.v1.HeadService.RegisterNode.
@@ -364,6 +378,11 @@ func (c *headServiceClient) ListDurable(ctx context.Context, req *connect.Reques
 	return c.listDurable.CallUnary(ctx, req)
 }
 
+// DrainNode calls actor.v1.HeadService.DrainNode.
+func (c *headServiceClient) DrainNode(ctx context.Context, req *connect.Request[v1.DrainNodeRequest]) (*connect.Response[v1.DrainNodeResponse], error) {
+	return c.drainNode.CallUnary(ctx, req)
+}
+
 // HeadServiceHandler is an implementation of the actor.v1.HeadService service.
 type HeadServiceHandler interface {
 	// RegisterNode adds a node, or refreshes a node that the head forgot or
@@ -411,6 +430,11 @@ type HeadServiceHandler interface {
 	ReleaseDurable(context.Context, *connect.Request[v1.ReleaseDurableRequest]) (*connect.Response[v1.ReleaseDurableResponse], error)
 	// ListDurable lists the durable actors activated on live nodes.
 	ListDurable(context.Context, *connect.Request[v1.ListDurableRequest]) (*connect.Response[v1.ListDurableResponse], error)
+	// DrainNode tells the head that a node is shutting down: the head places
+	// nothing more there. Once the node has stopped (stopped set), the head
+	// declares it dead at once and restarts its remaining actors elsewhere
+	// when they may.
+	DrainNode(context.Context, *connect.Request[v1.DrainNodeRequest]) (*connect.Response[v1.DrainNodeResponse], error)
 }
 
 // NewHeadServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -528,6 +552,12 @@ func NewHeadServiceHandler(svc HeadServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(headServiceMethods.ByName("ListDurable")),
 		connect.WithHandlerOptions(opts...),
 	)
+	headServiceDrainNodeHandler := connect.NewUnaryHandler(
+		HeadServiceDrainNodeProcedure,
+		svc.DrainNode,
+		connect.WithSchema(headServiceMethods.ByName("DrainNode")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/actor.v1.HeadService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case HeadServiceRegisterNodeProcedure:
@@ -566,6 +596,8 @@ func NewHeadServiceHandler(svc HeadServiceHandler, opts ...connect.HandlerOption
 			headServiceReleaseDurableHandler.ServeHTTP(w, r)
 		case HeadServiceListDurableProcedure:
 			headServiceListDurableHandler.ServeHTTP(w, r)
+		case HeadServiceDrainNodeProcedure:
+			headServiceDrainNodeHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -645,4 +677,8 @@ func (UnimplementedHeadServiceHandler) ReleaseDurable(context.Context, *connect.
 
 func (UnimplementedHeadServiceHandler) ListDurable(context.Context, *connect.Request[v1.ListDurableRequest]) (*connect.Response[v1.ListDurableResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("actor.v1.HeadService.ListDurable is not implemented"))
+}
+
+func (UnimplementedHeadServiceHandler) DrainNode(context.Context, *connect.Request[v1.DrainNodeRequest]) (*connect.Response[v1.DrainNodeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("actor.v1.HeadService.DrainNode is not implemented"))
 }
