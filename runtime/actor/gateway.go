@@ -73,7 +73,8 @@ func MaxMessageBytes(n int) GatewayOption {
 //     lives;
 //   - actor.v1.ControlService, to spawn, find, kill and list actors;
 //   - gRPC server reflection (v1 and v1alpha) for those services, so that
-//     buf curl and grpcurl need no schema;
+//     buf curl and grpcurl need no schema; a reflection request is at most
+//     16 KiB and each name in it at most 1 KiB;
 //   - gRPC health checking (grpc.health.v1.Health), NOT_SERVING once the
 //     system is shut down.
 //
@@ -120,9 +121,9 @@ func (s *System) Gateway(opts ...GatewayOption) (http.Handler, error) {
 	mux.Handle(actorv1connect.NewControlServiceHandler(&controlService{s: s}, handlerOpts...))
 	services = append(services, actorv1connect.ControlServiceName)
 
-	reflector := grpcreflect.NewStaticReflector(services...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	for path, h := range reflectionHandlers(services) {
+		mux.Handle(path, h)
+	}
 	health := &healthChecker{s: s, services: map[string]bool{"": true}}
 	for _, name := range services {
 		health.services[name] = true
