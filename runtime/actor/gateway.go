@@ -78,7 +78,9 @@ func MaxMessageBytes(n int) GatewayOption {
 //   - gRPC health checking (grpc.health.v1.Health), NOT_SERVING once the
 //     system is shut down.
 //
-// Serve it over HTTP/2 for gRPC (h2c without TLS). Errors are Connect
+// Serve it over HTTP/2 for gRPC (h2c without TLS), from an http.Server
+// with ReadHeaderTimeout and IdleTimeout set so idle connections are
+// closed (a node's listener sets them, see RunNode). Errors are Connect
 // errors: a missing actor header is invalid_argument, an unknown actor
 // not_found, and runtime and application errors keep their codes.
 func (s *System) Gateway(opts ...GatewayOption) (http.Handler, error) {
@@ -259,13 +261,15 @@ func traceHeaders(h http.Header) map[string]string {
 
 // requireBearer wraps h so that every request but health checks carries
 // the token; others fail with unauthenticated, in whichever protocol they
-// speak, before their body is read.
+// speak, before their body is read, and their connection is closed once
+// the answer is sent (an HTTP/2 connection after its other requests end).
 func requireBearer(token string, h http.Handler) http.Handler {
 	want := []byte("Bearer " + token)
 	ew := connect.NewErrorWriter()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/"+grpchealth.HealthV1ServiceName+"/") &&
 			subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("Connection", "close")
 			_ = ew.Write(w, r, connect.NewError(connect.CodeUnauthenticated, errBadToken))
 			return
 		}

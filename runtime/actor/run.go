@@ -39,8 +39,11 @@ import (
 // node flags: --num-cpus F, --num-gpus F, --memory BYTES, --resources JSON
 // ({"writer_node": 1}), --labels k=v,..., --node-id ID,
 // --dead-actor-retention N (see WithDeadActorRetention; on a head it caps
-// the head's tables too), and for TLS --tls-cert FILE --tls-key FILE
-// [--tls-ca FILE].
+// the head's tables too), --idle-timeout D (default 2m: a connection idle
+// that long is closed, and one that sends no request headers within
+// min(10s, D)), --max-connections N (default 4096 open at once; more are
+// closed as they arrive; 0: no limit), and for TLS --tls-cert FILE
+// --tls-key FILE [--tls-ca FILE].
 //
 // With --tls-cert and --tls-key (PEM files) the node serves HTTP/2 over
 // TLS only, and reaches the head and other nodes over TLS, trusting the
@@ -80,6 +83,8 @@ type nodeFlags struct {
 	tlsCA             string
 	metricsAddr       string
 	deadRetention     int
+	idleTimeout       time.Duration
+	maxConns          int
 }
 
 func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
@@ -109,6 +114,8 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "trust these PEM certificate authorities for the head and nodes (default: the system's and --tls-cert)")
 	fs.StringVar(&f.metricsAddr, "metrics-address", "", "serve the node's Prometheus metrics at HOST:PORT/metrics (default: off)")
 	fs.IntVar(&f.deadRetention, "dead-actor-retention", DefaultDeadActorRetention, "how many dead actors the node (and a head) keeps for listings; the oldest dead are evicted first; 0 keeps none")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", transport.DefaultIdleTimeout, "close a connection idle this long (no request in flight); it also bounds the wait for a request's headers")
+	fs.IntVar(&f.maxConns, "max-connections", transport.DefaultMaxConnections, "the most connections the node holds open at once; more are closed at once; 0: no limit")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: %v", err)
 	}
@@ -116,6 +123,12 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.Visit(func(fl *flag.Flag) { retentionSet = retentionSet || fl.Name == "dead-actor-retention" })
 	if retentionSet && f.deadRetention < 0 {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --dead-actor-retention %d: the number of dead actors kept cannot be negative", f.deadRetention)
+	}
+	if f.idleTimeout <= 0 {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --idle-timeout %v must be positive", f.idleTimeout)
+	}
+	if f.maxConns < 0 {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --max-connections %d cannot be negative", f.maxConns)
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give both --tls-cert and --tls-key, or neither")
@@ -209,10 +222,11 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	lis, err := net.Listen("tcp", net.JoinHostPort(f.host, strconv.Itoa(f.port)))
+	tcp, err := net.Listen("tcp", net.JoinHostPort(f.host, strconv.Itoa(f.port)))
 	if err != nil {
 		return err
 	}
+	lis := transport.LimitListener(tcp, f.maxConns)
 	addr := lis.Addr().String()
 	if f.advertise != "" {
 		_, port, _ := net.SplitHostPort(addr)
@@ -297,7 +311,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		return err
 	}
 	mux.Handle("/", gateway)
-	srv := transport.NewH2CServer(cluster.RequireToken(token, mux))
+	srv := transport.NewH2CServer(cluster.RequireToken(token, mux), f.idleTimeout)
 	if f.tlsCert != "" {
 		if err := cluster.ServeTLS(srv, f.tlsCert, f.tlsKey); err != nil {
 			_ = s.Shutdown(context.WithoutCancel(ctx))

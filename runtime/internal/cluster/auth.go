@@ -41,13 +41,16 @@ func LoadOrCreateToken(dir string) (string, error) {
 
 // RequireToken wraps h so that every request must carry the cluster token
 // as "Authorization: Bearer <token>"; others fail with unauthenticated, in
-// whichever protocol (Connect, gRPC, gRPC-Web) the request speaks.
+// whichever protocol (Connect, gRPC, gRPC-Web) the request speaks, and
+// their connection is closed once the answer is sent (an HTTP/2
+// connection after its other requests end).
 func RequireToken(token string, h http.Handler) http.Handler {
 	want := []byte("Bearer " + token)
 	ew := connect.NewErrorWriter()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("Connection", "close")
 			_ = ew.Write(w, r, connect.NewError(connect.CodeUnauthenticated, errors.New("missing or wrong cluster token")))
 			return
 		}

@@ -104,7 +104,7 @@ func (t *Telemetry) servePrometheus(addr string) (sdkmetric.Reader, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: promLogger{t}}))
-	t.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	t.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	t.addr = ln.Addr().String()
 	srv := t.server
 	go func() {
