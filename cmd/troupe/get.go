@@ -48,7 +48,7 @@ func runGet(ctx context.Context, stdout, _ io.Writer, args []string) error {
 	values := r.cells(true)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for i := range names {
-		fmt.Fprintf(tw, "%s\t%s\n", names[i], values[i])
+		fmt.Fprintf(tw, "%s\t%s\n", names[i], printable(values[i]))
 	}
 	return tw.Flush()
 }

@@ -18,6 +18,7 @@ import (
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
 	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
 )
 
 // The request headers that name the actor a call through the gateway goes
@@ -169,12 +170,16 @@ func (c *Class[I, A]) gatewayRoutes(s *System, opts []connect.HandlerOption) map
 	// Through Lookup and FromRef, like a Go caller, so the actor is found
 	// wherever in the cluster it lives.
 	g.resolve = func(ctx context.Context, h http.Header) (*Ref, error) {
-		id, name := h.Get(HeaderActorID), h.Get(HeaderActorName)
+		id, name, ns := h.Get(HeaderActorID), h.Get(HeaderActorName), h.Get(HeaderNamespace)
+		for _, v := range []struct{ header, value string }{{HeaderActorID, id}, {HeaderActorName, name}, {HeaderNamespace, ns}} {
+			if err := node.CheckName("header "+strings.ToLower(v.header), v.value); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case id != "":
 			return FromRef(s, c, &actorv1.ActorRef{ActorId: id}, self)
 		case name != "":
-			ns := h.Get(HeaderNamespace)
 			if ns == "" {
 				ns = s.namespace
 			}

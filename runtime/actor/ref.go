@@ -122,6 +122,9 @@ func Lookup[I proto.Message, A, H any](ctx context.Context, sys *System, class *
 			o.applyLookup(&cfg)
 		}
 	}
+	if err := checkNames(name, cfg.namespace); err != nil {
+		return zero, err
+	}
 	if sys.cluster != nil {
 		if ns := actorNamespace(ctx); ns != "" && !cfg.explicit {
 			cfg.namespace = ns
@@ -176,4 +179,13 @@ func FromRef[I proto.Message, A, H any](sys *System, class *Class[I, A], ref *ac
 		return zero, errs.Newf(errs.ErrWrongClass, "actor %s is a %s, not a %s", a.ID, a.Class.Name, class.c.Name)
 	}
 	return wrap(sys.refTo(a)), nil
+}
+
+// checkNames fails with ErrInvalidOption (invalid_argument) if an actor's
+// name or namespace is too long or not printable UTF-8.
+func checkNames(name, namespace string) error {
+	if err := node.CheckName("actor name", name); err != nil {
+		return err
+	}
+	return node.CheckName("namespace", namespace)
 }

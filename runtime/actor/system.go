@@ -70,6 +70,9 @@ func newConfig(opts []Option) config {
 // newSystem builds a system's node, with the classes and resources cfg
 // gives it, and its telemetry, and returns the node's resources.
 func newSystem(ctx context.Context, cfg *config) (*System, resources.Set, error) {
+	if err := node.CheckName("namespace", cfg.namespace); err != nil {
+		return nil, nil, err
+	}
 	total, err := nodeResources(cfg)
 	if err != nil {
 		return nil, nil, err
