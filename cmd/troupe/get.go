@@ -15,9 +15,9 @@ had it.
 
 `
 
-func runGet(ctx context.Context, stdout, _ io.Writer, args []string) error {
+func runGet(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("get", "actor ID|NAME [flags]", getDoc+clusterFlagsDoc, stdout)
-	var cf clusterFlags
+	cf := clusterFlags{stderr: stderr}
 	cf.register(fs, true)
 	namespace := fs.String("namespace", actor.DefaultNamespace, "the `namespace` of the name")
 	pos, err := fs.parseWithArgs(args)

@@ -18,9 +18,9 @@ for good; killing a named actor for good frees its name.
 
 `
 
-func runKill(ctx context.Context, stdout, _ io.Writer, args []string) error {
+func runKill(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("kill", "ID|NAME [flags]", killDoc+clusterFlagsDoc, stdout)
-	var cf clusterFlags
+	cf := clusterFlags{stderr: stderr}
 	cf.register(fs, false)
 	namespace := fs.String("namespace", actor.DefaultNamespace, "the `namespace` of the name")
 	noRestart := fs.Bool("no-restart", false, "kill the actor for good, even with restarts left")

@@ -34,7 +34,7 @@ import (
 // program name:
 //
 //	start --head [--port N] [--host H] [--advertise-host H] [--state-dir DIR] [--heartbeat-interval D] [--heartbeat-timeout D] [node flags]
-//	start --address HOST:PORT [--token T] [--port N] [--host H] [--advertise-host H] [node flags]
+//	start --address HOST:PORT [--token-file FILE | --token T] [--port N] [--host H] [--advertise-host H] [node flags]
 //
 // node flags: --num-cpus F, --num-gpus F, --memory BYTES, --resources JSON
 // ({"writer_node": 1}), --labels k=v,..., --node-id ID,
@@ -55,8 +55,11 @@ import (
 // A head is the cluster's control plane and a node too. At first start it
 // writes a random cluster token to "token" in its state directory (default
 // $HOME/.troupe/head), readable only by its user; every request to the head
-// and to nodes must carry it. Joining nodes get it from --token or
-// TROUPE_TOKEN. Nodes listen on 127.0.0.1 unless --host says otherwise;
+// and to nodes must carry it. Joining nodes get it from --token-file, --token
+// or TROUPE_TOKEN (--token shows it to every user of the machine in ps). A
+// token file readable by group or others is used with a warning; a token
+// shorter than 32 bytes is refused, by the head in its state directory and
+// by joining nodes. Nodes listen on 127.0.0.1 unless --host says otherwise;
 // --port 0 (the default) picks a free port. Once serving, RunNode prints
 // one line on stdout:
 //
@@ -73,6 +76,7 @@ type nodeFlags struct {
 	port              int
 	stateDir          string
 	token             string
+	tokenFile         string
 	nodeID            string
 	numCPUs, numGPUs  float64
 	memory            uint64
@@ -100,7 +104,8 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.StringVar(&f.advertise, "advertise-host", "", "the host others reach this node at (default: --host)")
 	fs.IntVar(&f.port, "port", 0, "the port to listen on; 0 picks a free one")
 	fs.StringVar(&f.stateDir, "state-dir", "", "the head's state directory (default $HOME/.troupe/head)")
-	fs.StringVar(&f.token, "token", "", "the cluster token (default $TROUPE_TOKEN)")
+	fs.StringVar(&f.token, "token", "", "the cluster token (default: --token-file, then $TROUPE_TOKEN); other users see it in ps")
+	fs.StringVar(&f.tokenFile, "token-file", "", "read the cluster token from this file, readable only by its owner")
 	fs.StringVar(&f.nodeID, "node-id", "", "the node's id (default: random; a head keeps its first one in its state directory)")
 	fs.Float64Var(&f.numCPUs, "num-cpus", -1, "logical CPUs (default: the cores)")
 	fs.Float64Var(&f.numGPUs, "num-gpus", -1, "logical GPUs (default: detected)")
@@ -135,6 +140,12 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	}
 	if f.tlsCA != "" && f.tlsCert == "" {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --tls-ca needs --tls-cert and --tls-key: a cluster speaks TLS everywhere or nowhere")
+	}
+	if f.token != "" && f.tokenFile != "" {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give --token or --token-file, not both")
+	}
+	if f.head && (f.token != "" || f.tokenFile != "") {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: a head keeps its token in <state dir>/%s: --token and --token-file are for joining nodes", cluster.TokenFile)
 	}
 	if f.head == (f.address != "") {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give exactly one of --head and --address HOST:PORT")
@@ -236,6 +247,19 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		return errs.Newf(errs.ErrInvalidOption, "start: --host %s listens on every interface: give --advertise-host, the host others reach this node at", f.host)
 	}
 	headAddr, token := f.address, cfg.cluster.token
+	if f.tokenFile != "" {
+		tok, exposed, err := cluster.ReadTokenFile(f.tokenFile)
+		if err != nil {
+			_ = lis.Close()
+			return errs.Newf(errs.ErrInvalidOption, "start: --token-file: %v", err)
+		}
+		if exposed != 0 {
+			cfg.log.Warn(cluster.ExposedWarning(f.tokenFile, exposed))
+		}
+		token = tok
+	} else if f.token != "" {
+		cfg.log.Warn("start: --token shows the cluster token to every user of this machine (ps): prefer --token-file or " + TokenEnv)
+	}
 	if token == "" {
 		token = os.Getenv(TokenEnv)
 	}
@@ -255,7 +279,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 			_ = lis.Close()
 			return err
 		}
-		if token, err = cluster.LoadOrCreateToken(dir); err != nil {
+		if token, err = cluster.LoadOrCreateToken(dir, cfg.log); err != nil {
 			_ = lis.Close()
 			return err
 		}
@@ -278,7 +302,10 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		defer head.Close()
 	} else if token == "" {
 		_ = lis.Close()
-		return errs.Newf(errs.ErrInvalidOption, "start: no cluster token: pass --token or set %s (the head wrote it to <state dir>/token)", TokenEnv)
+		return errs.Newf(errs.ErrInvalidOption, "start: no cluster token: pass --token-file or set %s (the head wrote it to <state dir>/token)", TokenEnv)
+	} else if err := cluster.CheckToken(token); err != nil {
+		_ = lis.Close()
+		return fmt.Errorf("start: %w", err)
 	}
 
 	s, total, err := newSystem(ctx, &cfg)
