@@ -37,24 +37,29 @@ const (
 // clusterFlagsDoc is the part of each cluster command's help that says how
 // it finds the head.
 const clusterFlagsDoc = `The command asks the cluster's head at --address (default $TROUPE_ADDRESS).
-Its requests carry the cluster token: --token, else the file "token" in
---state-dir, else $TROUPE_TOKEN, else $HOME/.troupe/head/token, which a head
-started without --state-dir writes.
+Its requests carry the cluster token: --token-file, else --token (which
+other users see in ps), else the file "token" in --state-dir, else
+$TROUPE_TOKEN, else $HOME/.troupe/head/token, which a head started without
+--state-dir writes. A token file readable by group or others is used with a
+warning.
 `
 
 // clusterFlags are the flags every command that talks to a cluster takes.
 type clusterFlags struct {
-	address  string
-	token    string
-	stateDir string
-	timeout  time.Duration
-	format   string
-	tlsCA    string
+	address   string
+	token     string
+	tokenFile string
+	stateDir  string
+	stderr    io.Writer // for warnings
+	timeout   time.Duration
+	format    string
+	tlsCA     string
 }
 
 func (c *clusterFlags) register(fs *flagSet, format bool) {
 	fs.StringVar(&c.address, "address", os.Getenv(addressEnv), "the head's `HOST:PORT` (default $"+addressEnv+")")
 	fs.StringVar(&c.token, "token", "", "the cluster `token` (default: --state-dir's token file, then $"+actor.TokenEnv+")")
+	fs.StringVar(&c.tokenFile, "token-file", "", "read the cluster token from this `file`")
 	fs.StringVar(&c.stateDir, "state-dir", "", "the head's state `directory`, to read its token file")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for the head")
 	fs.StringVar(&c.tlsCA, "tls-ca", os.Getenv(tlsCAEnv), "PEM `file` of the authority that signed the cluster's certificate: talk TLS to a head started with --tls-cert (default $"+tlsCAEnv+")")
@@ -76,25 +81,40 @@ func (c *clusterFlags) check(name string) error {
 
 // resolveToken finds the cluster token as clusterFlagsDoc says.
 func (c *clusterFlags) resolveToken() (string, error) {
+	if c.tokenFile != "" {
+		if c.token != "" {
+			return "", usagef("give --token or --token-file, not both")
+		}
+		return c.readTokenFile(c.tokenFile)
+	}
 	if c.token != "" {
 		return c.token, nil
 	}
 	if c.stateDir != "" {
-		b, err := os.ReadFile(filepath.Join(c.stateDir, "token"))
-		if err != nil {
-			return "", fmt.Errorf("reading the cluster token: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
+		return c.readTokenFile(filepath.Join(c.stateDir, "token"))
 	}
 	if tok := os.Getenv(actor.TokenEnv); tok != "" {
 		return tok, nil
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		if b, err := os.ReadFile(filepath.Join(home, ".troupe", "head", "token")); err == nil {
-			return strings.TrimSpace(string(b)), nil
+		if tok, err := c.readTokenFile(filepath.Join(home, ".troupe", "head", "token")); err == nil {
+			return tok, nil
 		}
 	}
 	return "", nil // the head will say unauthenticated
+}
+
+// readTokenFile reads a token file, warning when group or others may
+// read it.
+func (c *clusterFlags) readTokenFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading the cluster token: %w", err)
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 && c.stderr != nil {
+		fmt.Fprintf(c.stderr, "troupe: warning: token file %s is readable by group or others (mode %04o): chmod 600 it\n", path, st.Mode().Perm())
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // head returns a client of the head and the context its calls run in.
@@ -234,12 +254,17 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// table writes rows under a header, columns aligned.
+// table writes rows under a header, columns aligned, control characters
+// in the cells escaped.
 func table(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = printable(c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }

@@ -377,6 +377,30 @@ func TestClusterCommands(t *testing.T) {
 			t.Errorf("with --state-dir: exit %d, %q", code, errOut)
 		}
 	})
+
+	// --token-file keeps the token out of ps; a file others may read
+	// works, with a warning.
+	t.Run("token file", func(t *testing.T) {
+		private := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(private, []byte(c.token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := troupe(t, "list", "nodes", "--address", c.addr, "--token-file", private)
+		if code != 0 || errOut != "" {
+			t.Errorf("with --token-file: exit %d, stderr %q", code, errOut)
+		}
+		shared := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(shared, []byte(c.token), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(shared, 0o644); err != nil { // whatever the umask
+			t.Fatal(err)
+		}
+		code, _, errOut = troupe(t, "list", "nodes", "--address", c.addr, "--token-file", shared)
+		if code != 0 || !strings.Contains(errOut, "readable by group or others") {
+			t.Errorf("with a token file of mode 0644: exit %d, stderr %q; want a warning", code, errOut)
+		}
+	})
 }
 
 func TestClusterUsageErrors(t *testing.T) {

@@ -15,9 +15,9 @@ had it.
 
 `
 
-func runGet(ctx context.Context, stdout, _ io.Writer, args []string) error {
+func runGet(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("get", "actor ID|NAME [flags]", getDoc+clusterFlagsDoc, stdout)
-	var cf clusterFlags
+	cf := clusterFlags{stderr: stderr}
 	cf.register(fs, true)
 	namespace := fs.String("namespace", actor.DefaultNamespace, "the `namespace` of the name")
 	pos, err := fs.parseWithArgs(args)
@@ -48,7 +48,7 @@ func runGet(ctx context.Context, stdout, _ io.Writer, args []string) error {
 	values := r.cells(true)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for i := range names {
-		fmt.Fprintf(tw, "%s\t%s\n", names[i], values[i])
+		fmt.Fprintf(tw, "%s\t%s\n", names[i], printable(values[i]))
 	}
 	return tw.Flush()
 }

@@ -18,9 +18,9 @@ for good; killing a named actor for good frees its name.
 
 `
 
-func runKill(ctx context.Context, stdout, _ io.Writer, args []string) error {
+func runKill(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("kill", "ID|NAME [flags]", killDoc+clusterFlagsDoc, stdout)
-	var cf clusterFlags
+	cf := clusterFlags{stderr: stderr}
 	cf.register(fs, false)
 	namespace := fs.String("namespace", actor.DefaultNamespace, "the `namespace` of the name")
 	noRestart := fs.Bool("no-restart", false, "kill the actor for good, even with restarts left")
@@ -44,7 +44,7 @@ func runKill(ctx context.Context, stdout, _ io.Writer, args []string) error {
 		return cf.explain(err)
 	}
 	if in.GetState() == actorv1.ActorState_ACTOR_STATE_DEAD {
-		fmt.Fprintf(stdout, "actor %s (%s) is already dead\n", in.GetActorId(), in.GetClass())
+		fmt.Fprintf(stdout, "actor %s (%s) is already dead\n", printable(in.GetActorId()), printable(in.GetClass()))
 		return nil
 	}
 	_, err = head.KillActor(ctx, connect.NewRequest(&actorv1.KillActorRequest{ActorId: in.GetActorId(), NoRestart: *noRestart}))
@@ -59,6 +59,6 @@ func runKill(ctx context.Context, stdout, _ io.Writer, args []string) error {
 	if in.GetName() != "" {
 		name = fmt.Sprintf(" %q", in.GetName())
 	}
-	fmt.Fprintf(stdout, "%s actor %s (%s%s)\n", how, in.GetActorId(), in.GetClass(), name)
+	fmt.Fprintf(stdout, "%s actor %s (%s%s)\n", how, printable(in.GetActorId()), printable(in.GetClass()), name)
 	return nil
 }

@@ -31,9 +31,9 @@ lower_snake keys; for actors it carries the detail columns too.
 
 `
 
-func runList(ctx context.Context, stdout, _ io.Writer, args []string) error {
+func runList(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("list", "actors|nodes|jobs [flags]", listDoc+clusterFlagsDoc, stdout)
-	var cf clusterFlags
+	cf := clusterFlags{stderr: stderr}
 	cf.register(fs, true)
 	f := filters{}
 	fs.Var(f, "filter", "keep rows whose column equals a value, `k=v`; repeatable")

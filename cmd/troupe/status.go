@@ -18,9 +18,9 @@ type clusterStatus struct {
 	Pending []actorRow `json:"pending"`
 }
 
-func runStatus(ctx context.Context, stdout, _ io.Writer, args []string) error {
+func runStatus(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("status", "[flags]", statusDoc+clusterFlagsDoc, stdout)
-	var cf clusterFlags
+	cf := clusterFlags{stderr: stderr}
 	cf.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return err

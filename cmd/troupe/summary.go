@@ -21,9 +21,9 @@ type classSummary struct {
 	Dead            int    `json:"dead"`
 }
 
-func runSummary(ctx context.Context, stdout, _ io.Writer, args []string) error {
+func runSummary(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("summary", "actors [flags]", summaryDoc+clusterFlagsDoc, stdout)
-	var cf clusterFlags
+	cf := clusterFlags{stderr: stderr}
 	cf.register(fs, true)
 	f := filters{}
 	fs.Var(f, "filter", "count only the actors whose column equals a value, `k=v`; repeatable")

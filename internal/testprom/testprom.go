@@ -12,7 +12,8 @@ import (
 
 // Scrape fetches the Prometheus text served at addr ("HOST:PORT") under
 // /metrics and returns the value of each sample of metric whose labels
-// contain every one of labels (written as `name="value"`).
+// contain every one of labels (written as `name="value"`); a metric
+// without labels has one sample.
 func Scrape(t testing.TB, addr, metric string, labels ...string) []float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -29,7 +30,7 @@ func Scrape(t testing.TB, addr, metric string, labels ...string) []float64 {
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, metric+"{") {
+		if !strings.HasPrefix(line, metric+"{") && !strings.HasPrefix(line, metric+" ") {
 			continue
 		}
 		matches := true

@@ -222,6 +222,9 @@ func (s *System) findNamed(ctx context.Context, namespace, name string) (*ActorI
 	if name == "" {
 		return nil, errs.Newf(errs.ErrInvalidOption, "no actor name given")
 	}
+	if err := checkNames(name, namespace); err != nil {
+		return nil, err
+	}
 	if namespace == "" {
 		namespace = s.namespace
 	}

@@ -18,6 +18,7 @@ import (
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
 	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
 )
 
 // The request headers that name the actor a call through the gateway goes
@@ -73,11 +74,14 @@ func MaxMessageBytes(n int) GatewayOption {
 //     lives;
 //   - actor.v1.ControlService, to spawn, find, kill and list actors;
 //   - gRPC server reflection (v1 and v1alpha) for those services, so that
-//     buf curl and grpcurl need no schema;
+//     buf curl and grpcurl need no schema; a reflection request is at most
+//     16 KiB and each name in it at most 1 KiB;
 //   - gRPC health checking (grpc.health.v1.Health), NOT_SERVING once the
 //     system is shut down.
 //
-// Serve it over HTTP/2 for gRPC (h2c without TLS). Errors are Connect
+// Serve it over HTTP/2 for gRPC (h2c without TLS), from an http.Server
+// with ReadHeaderTimeout and IdleTimeout set so idle connections are
+// closed (a node's listener sets them, see RunNode). Errors are Connect
 // errors: a missing actor header is invalid_argument, an unknown actor
 // not_found, and runtime and application errors keep their codes.
 func (s *System) Gateway(opts ...GatewayOption) (http.Handler, error) {
@@ -120,9 +124,9 @@ func (s *System) Gateway(opts ...GatewayOption) (http.Handler, error) {
 	mux.Handle(actorv1connect.NewControlServiceHandler(&controlService{s: s}, handlerOpts...))
 	services = append(services, actorv1connect.ControlServiceName)
 
-	reflector := grpcreflect.NewStaticReflector(services...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	for path, h := range reflectionHandlers(services) {
+		mux.Handle(path, h)
+	}
 	health := &healthChecker{s: s, services: map[string]bool{"": true}}
 	for _, name := range services {
 		health.services[name] = true
@@ -166,12 +170,16 @@ func (c *Class[I, A]) gatewayRoutes(s *System, opts []connect.HandlerOption) map
 	// Through Lookup and FromRef, like a Go caller, so the actor is found
 	// wherever in the cluster it lives.
 	g.resolve = func(ctx context.Context, h http.Header) (*Ref, error) {
-		id, name := h.Get(HeaderActorID), h.Get(HeaderActorName)
+		id, name, ns := h.Get(HeaderActorID), h.Get(HeaderActorName), h.Get(HeaderNamespace)
+		for _, v := range []struct{ header, value string }{{HeaderActorID, id}, {HeaderActorName, name}, {HeaderNamespace, ns}} {
+			if err := node.CheckName("header "+strings.ToLower(v.header), v.value); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case id != "":
 			return FromRef(ctx, s, c, &actorv1.ActorRef{ActorId: id}, self)
 		case name != "":
-			ns := h.Get(HeaderNamespace)
 			if ns == "" {
 				ns = s.namespace
 			}
@@ -258,13 +266,15 @@ func traceHeaders(h http.Header) map[string]string {
 
 // requireBearer wraps h so that every request but health checks carries
 // the token; others fail with unauthenticated, in whichever protocol they
-// speak, before their body is read.
+// speak, before their body is read, and their connection is closed once
+// the answer is sent (an HTTP/2 connection after its other requests end).
 func requireBearer(token string, h http.Handler) http.Handler {
 	want := []byte("Bearer " + token)
 	ew := connect.NewErrorWriter()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/"+grpchealth.HealthV1ServiceName+"/") &&
 			subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("Connection", "close")
 			_ = ew.Write(w, r, connect.NewError(connect.CodeUnauthenticated, errBadToken))
 			return
 		}

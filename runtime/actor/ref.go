@@ -122,6 +122,9 @@ func Lookup[I proto.Message, A, H any](ctx context.Context, sys *System, class *
 			o.applyLookup(&cfg)
 		}
 	}
+	if err := checkNames(name, cfg.namespace); err != nil {
+		return zero, err
+	}
 	ref, err := sys.plane.lookup(ctx, cfg.namespace, name)
 	if err != nil {
 		return zero, err
@@ -156,4 +159,13 @@ func FromRef[I proto.Message, A, H any](ctx context.Context, sys *System, class 
 		return zero, errs.Newf(errs.ErrWrongClass, "actor %s is a %s, not a %s", r.ID(), r.Class(), class.c.Name)
 	}
 	return wrap(r), nil
+}
+
+// checkNames fails with ErrInvalidOption (invalid_argument) if an actor's
+// name or namespace is too long or not printable UTF-8.
+func checkNames(name, namespace string) error {
+	if err := node.CheckName("actor name", name); err != nil {
+		return err
+	}
+	return node.CheckName("namespace", namespace)
 }

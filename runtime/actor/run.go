@@ -36,13 +36,16 @@ import (
 // program name:
 //
 //	start --head [--port N] [--host H] [--advertise-host H] [--state-dir DIR] [--heartbeat-interval D] [--heartbeat-timeout D] [node flags]
-//	start --address HOST:PORT [--token T] [--port N] [--host H] [--advertise-host H] [node flags]
+//	start --address HOST:PORT [--token-file FILE | --token T] [--port N] [--host H] [--advertise-host H] [node flags]
 //
 // node flags: --num-cpus F, --num-gpus F, --memory BYTES, --resources JSON
 // ({"writer_node": 1}), --labels k=v,..., --node-id ID,
 // --dead-actor-retention N (see WithDeadActorRetention; on a head it caps
-// the head's tables too), and for TLS --tls-cert FILE --tls-key FILE
-// [--tls-ca FILE].
+// the head's tables too), --idle-timeout D (default 2m: a connection idle
+// that long is closed, and one that sends no request headers within
+// min(10s, D)), --max-connections N (default 4096 open at once; more are
+// closed as they arrive; 0: no limit), and for TLS --tls-cert FILE
+// --tls-key FILE [--tls-ca FILE].
 //
 // With --tls-cert and --tls-key (PEM files) the node serves HTTP/2 over
 // TLS only, and reaches the head and other nodes over TLS, trusting the
@@ -54,8 +57,11 @@ import (
 // A head is the cluster's control plane and a node too. At first start it
 // writes a random cluster token to "token" in its state directory (default
 // $HOME/.troupe/head), readable only by its user; every request to the head
-// and to nodes must carry it. Joining nodes get it from --token or
-// TROUPE_TOKEN. Nodes listen on 127.0.0.1 unless --host says otherwise;
+// and to nodes must carry it. Joining nodes get it from --token-file, --token
+// or TROUPE_TOKEN (--token shows it to every user of the machine in ps). A
+// token file readable by group or others is used with a warning; a token
+// shorter than 32 bytes is refused, by the head in its state directory and
+// by joining nodes. Nodes listen on 127.0.0.1 unless --host says otherwise;
 // --port 0 (the default) picks a free port. Once serving, RunNode prints
 // one line on stdout:
 //
@@ -79,6 +85,7 @@ type nodeFlags struct {
 	port              int
 	stateDir          string
 	token             string
+	tokenFile         string
 	nodeID            string
 	numCPUs, numGPUs  float64
 	memory            uint64
@@ -89,6 +96,8 @@ type nodeFlags struct {
 	tlsCA             string
 	metricsAddr       string
 	deadRetention     int
+	idleTimeout       time.Duration
+	maxConns          int
 }
 
 func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
@@ -104,7 +113,8 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.StringVar(&f.advertise, "advertise-host", "", "the host others reach this node at (default: --host)")
 	fs.IntVar(&f.port, "port", 0, "the port to listen on; 0 picks a free one")
 	fs.StringVar(&f.stateDir, "state-dir", "", "the head's state directory (default $HOME/.troupe/head)")
-	fs.StringVar(&f.token, "token", "", "the cluster token (default $TROUPE_TOKEN)")
+	fs.StringVar(&f.token, "token", "", "the cluster token (default: --token-file, then $TROUPE_TOKEN); other users see it in ps")
+	fs.StringVar(&f.tokenFile, "token-file", "", "read the cluster token from this file, readable only by its owner")
 	fs.StringVar(&f.nodeID, "node-id", "", "the node's id (default: random; a head keeps its first one in its state directory)")
 	fs.Float64Var(&f.numCPUs, "num-cpus", -1, "logical CPUs (default: the cores)")
 	fs.Float64Var(&f.numGPUs, "num-gpus", -1, "logical GPUs (default: detected)")
@@ -118,6 +128,8 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "trust these PEM certificate authorities for the head and nodes (default: the system's and --tls-cert)")
 	fs.StringVar(&f.metricsAddr, "metrics-address", "", "serve the node's Prometheus metrics at HOST:PORT/metrics (default: off)")
 	fs.IntVar(&f.deadRetention, "dead-actor-retention", DefaultDeadActorRetention, "how many dead actors the node (and a head) keeps for listings; the oldest dead are evicted first; 0 keeps none")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", transport.DefaultIdleTimeout, "close a connection idle this long (no request in flight); it also bounds the wait for a request's headers")
+	fs.IntVar(&f.maxConns, "max-connections", transport.DefaultMaxConnections, "the most connections the node holds open at once; more are closed at once; 0: no limit")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: %v", err)
 	}
@@ -126,11 +138,23 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	if retentionSet && f.deadRetention < 0 {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --dead-actor-retention %d: the number of dead actors kept cannot be negative", f.deadRetention)
 	}
+	if f.idleTimeout <= 0 {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --idle-timeout %v must be positive", f.idleTimeout)
+	}
+	if f.maxConns < 0 {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --max-connections %d cannot be negative", f.maxConns)
+	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give both --tls-cert and --tls-key, or neither")
 	}
 	if f.tlsCA != "" && f.tlsCert == "" {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --tls-ca needs --tls-cert and --tls-key: a cluster speaks TLS everywhere or nowhere")
+	}
+	if f.token != "" && f.tokenFile != "" {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give --token or --token-file, not both")
+	}
+	if f.head && (f.token != "" || f.tokenFile != "") {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: a head keeps its token in <state dir>/%s: --token and --token-file are for joining nodes", cluster.TokenFile)
 	}
 	if f.head == (f.address != "") {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: give exactly one of --head and --address HOST:PORT")
@@ -218,10 +242,11 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	lis, err := net.Listen("tcp", net.JoinHostPort(f.host, strconv.Itoa(f.port)))
+	tcp, err := net.Listen("tcp", net.JoinHostPort(f.host, strconv.Itoa(f.port)))
 	if err != nil {
 		return err
 	}
+	lis := transport.LimitListener(tcp, f.maxConns)
 	addr := lis.Addr().String()
 	if f.advertise != "" {
 		_, port, _ := net.SplitHostPort(addr)
@@ -231,6 +256,19 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		return errs.Newf(errs.ErrInvalidOption, "start: --host %s listens on every interface: give --advertise-host, the host others reach this node at", f.host)
 	}
 	headAddr, token := f.address, cfg.cluster.token
+	if f.tokenFile != "" {
+		tok, exposed, err := cluster.ReadTokenFile(f.tokenFile)
+		if err != nil {
+			_ = lis.Close()
+			return errs.Newf(errs.ErrInvalidOption, "start: --token-file: %v", err)
+		}
+		if exposed != 0 {
+			cfg.log.Warn(cluster.ExposedWarning(f.tokenFile, exposed))
+		}
+		token = tok
+	} else if f.token != "" {
+		cfg.log.Warn("start: --token shows the cluster token to every user of this machine (ps): prefer --token-file or " + TokenEnv)
+	}
 	if token == "" {
 		token = os.Getenv(TokenEnv)
 	}
@@ -250,7 +288,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 			_ = lis.Close()
 			return err
 		}
-		if token, err = cluster.LoadOrCreateToken(dir); err != nil {
+		if token, err = cluster.LoadOrCreateToken(dir, cfg.log); err != nil {
 			_ = lis.Close()
 			return err
 		}
@@ -273,7 +311,10 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		defer head.Close()
 	} else if token == "" {
 		_ = lis.Close()
-		return errs.Newf(errs.ErrInvalidOption, "start: no cluster token: pass --token or set %s (the head wrote it to <state dir>/token)", TokenEnv)
+		return errs.Newf(errs.ErrInvalidOption, "start: no cluster token: pass --token-file or set %s (the head wrote it to <state dir>/token)", TokenEnv)
+	} else if err := cluster.CheckToken(token); err != nil {
+		_ = lis.Close()
+		return fmt.Errorf("start: %w", err)
 	}
 
 	client := cluster.NewClient(headAddr, token, tlsConf, cfg.log)
@@ -316,7 +357,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		return err
 	}
 	mux.Handle("/", gateway)
-	srv := transport.NewH2CServer(cluster.RequireToken(token, mux))
+	srv := transport.NewH2CServer(cluster.RequireToken(token, mux), f.idleTimeout)
 	if f.tlsCert != "" {
 		if err := cluster.ServeTLS(srv, f.tlsCert, f.tlsKey); err != nil {
 			_ = s.Shutdown(context.WithoutCancel(ctx))

@@ -70,6 +70,9 @@ func newConfig(opts []Option) config {
 // gives it, its control plane, which newPlane makes from the system and
 // the node's resources, and its telemetry.
 func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resources.Set) plane) (*System, error) {
+	if err := node.CheckName("namespace", cfg.namespace); err != nil {
+		return nil, err
+	}
 	total, err := nodeResources(cfg)
 	if err != nil {
 		return nil, err

@@ -297,6 +297,15 @@ func TestPrometheusEndpointCountsCalls(t *testing.T) {
 		t.Errorf("troupe_node_resources_used CPU = %v, want [1]", got)
 	}
 
+	// The Go runtime's and the process's own metrics sit beside the
+	// node's.
+	if got := testprom.Scrape(t, addr, "go_goroutines"); len(got) != 1 || got[0] < 1 {
+		t.Errorf("go_goroutines = %v, want one value ≥ 1", got)
+	}
+	if got := testprom.Scrape(t, addr, "process_resident_memory_bytes"); len(got) != 1 || got[0] < 1<<20 {
+		t.Errorf("process_resident_memory_bytes = %v, want one value ≥ 1 MiB", got)
+	}
+
 	if err := sys.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -626,6 +626,8 @@ func TestRunNodeRefusesBadFlags(t *testing.T) {
 		{"start", "--bogus"},
 		{"start", "--head", "--tls-cert", "cert.pem", "--state-dir", t.TempDir()}, // no key
 		{"start", "--head", "--tls-ca", "ca.pem", "--state-dir", t.TempDir()},     // TLS as a client only
+		{"start", "--head", "--idle-timeout", "0s", "--state-dir", t.TempDir()},
+		{"start", "--head", "--max-connections", "-1", "--state-dir", t.TempDir()},
 	} {
 		err := actor.RunNode(context.Background(), args)
 		if !errors.Is(err, actor.ErrInvalidOption) {

@@ -1,11 +1,16 @@
 package control_test
 
 import (
+	"errors"
+	"log/slog"
 	"slices"
 	"testing"
 
+	"connectrpc.com/connect"
+
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/control"
+	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 )
 
@@ -50,5 +55,17 @@ func TestPlaceBundles(t *testing.T) {
 	// On one node STRICT_SPREAD of two bundles can never fit.
 	if got, _, feasible := control.PlaceBundles(nodes[:1], two, nil, strictSpread); got != nil || feasible {
 		t.Errorf("STRICT_SPREAD of 2 on one node: %v, feasible %v", got, feasible)
+	}
+}
+
+// A strategy the runtime does not know is an invalid argument, not a
+// placement that never happens.
+func TestUnknownPlacementStrategyIsInvalid(t *testing.T) {
+	c := control.New(slog.New(slog.DiscardHandler), true, func() string { return "g" })
+	bundles := []resources.Set{set(t, map[string]float64{"CPU": 1})}
+	for _, s := range []actorv1.PlacementStrategy{actorv1.PlacementStrategy_PLACEMENT_STRATEGY_UNSPECIFIED, 99} {
+		if _, err := c.CreateGroup(bundles, s); !errors.Is(err, errs.ErrInvalidOption) || connect.CodeOf(err) != connect.CodeInvalidArgument {
+			t.Errorf("CreateGroup with strategy %d: %v, want invalid_argument", s, err)
+		}
 	}
 }

@@ -149,6 +149,15 @@ func (s Spec) Clone() Spec {
 
 // Validate reports the first invalid value of s.
 func (s *Spec) Validate() error {
+	if err := CheckName("actor name", s.Name); err != nil {
+		return err
+	}
+	if err := CheckName("namespace", s.Namespace); err != nil {
+		return err
+	}
+	if _, known := actorv1.SchedulingStrategy_name[int32(s.Scheduling)]; !known {
+		return errs.Newf(errs.ErrInvalidOption, "unknown scheduling strategy %d", s.Scheduling)
+	}
 	switch {
 	case s.MaxConcurrency < 1:
 		return errs.Newf(errs.ErrInvalidOption, "max_concurrency %d must be ≥ 1", s.MaxConcurrency)
@@ -216,7 +225,13 @@ func SpecFromProto(o *actorv1.ActorOptions) (Spec, error) {
 	s.MaxRestarts = int(o.GetMaxRestarts())
 	s.MaxTaskRetries = int(o.GetMaxTaskRetries())
 	s.MaxPendingCalls = int(o.GetMaxPendingCalls())
-	s.Detached = o.GetLifetime() == actorv1.Lifetime_LIFETIME_DETACHED
+	switch o.GetLifetime() {
+	case actorv1.Lifetime_LIFETIME_UNSPECIFIED, actorv1.Lifetime_LIFETIME_OWNED:
+	case actorv1.Lifetime_LIFETIME_DETACHED:
+		s.Detached = true
+	default:
+		return s, errs.Newf(errs.ErrInvalidOption, "unknown lifetime %d", o.GetLifetime())
+	}
 	return s, s.Validate()
 }
 

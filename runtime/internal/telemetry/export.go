@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -82,9 +83,17 @@ func (t *Telemetry) envMeterProvider(ctx context.Context, prometheusAddr string)
 }
 
 // servePrometheus serves a registry of its own at /metrics on addr and
-// returns the reader that fills it.
+// returns the reader that fills it. The registry also holds the Go
+// runtime's metrics (go_goroutines, go_memstats_*...) and the process's
+// (process_resident_memory_bytes, process_open_fds...).
 func (t *Telemetry) servePrometheus(addr string) (sdkmetric.Reader, error) {
 	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, fmt.Errorf("prometheus go collector: %w", err)
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, fmt.Errorf("prometheus process collector: %w", err)
+	}
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
@@ -95,7 +104,7 @@ func (t *Telemetry) servePrometheus(addr string) (sdkmetric.Reader, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: promLogger{t}}))
-	t.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	t.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	t.addr = ln.Addr().String()
 	srv := t.server
 	go func() {

@@ -52,7 +52,7 @@ func BenchmarkBaselineConnectUnary(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := transport.NewH2CServer(mux)
+	srv := transport.NewH2CServer(mux, 0)
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Close()
 	hc := transport.NewH2CClient()

@@ -31,7 +31,7 @@ func startNode(t testing.TB, addr string, d transport.Dispatcher, opts ...transp
 	}
 	mux := http.NewServeMux()
 	mux.Handle(transport.NewHandler(d, opts...))
-	n := &node{addr: lis.Addr().String(), srv: transport.NewH2CServer(mux), done: make(chan struct{})}
+	n := &node{addr: lis.Addr().String(), srv: transport.NewH2CServer(mux, 0), done: make(chan struct{})}
 	go func() {
 		defer close(n.done)
 		_ = n.srv.Serve(lis)
