@@ -18,11 +18,14 @@ type ending struct {
 	after *afterFunc // registered with AfterFunc, the latest first
 }
 
-// afterFunc is a function registered with AfterFunc, in a list: a
-// context that has none costs one pointer.
+// afterFunc is a function registered with AfterFunc, in a doubly linked
+// list, so that its stop function unlinks it in constant time however
+// many are registered: a context that has none costs one pointer.
 type afterFunc struct {
-	f    func()
-	next *afterFunc
+	f          func()
+	e          *ending
+	prev, next *afterFunc // guarded by e.mu
+	linked     bool       // in e's list; guarded by e.mu
 }
 
 var closedChan = func() chan struct{} {
@@ -46,6 +49,9 @@ func (e *ending) end(err error) (*afterFunc, bool) {
 	}
 	after := e.after
 	e.after = nil
+	for a := after; a != nil; a = a.next {
+		a.linked = false // its stop now reports false
+	}
 	e.mu.Unlock()
 	return after, true
 }
@@ -80,7 +86,9 @@ func (e *ending) Err() error {
 
 // AfterFunc runs f in its own goroutine once the context ends, as
 // context.AfterFunc does; the context package uses it to propagate
-// cancellation to derived contexts without a goroutine.
+// cancellation to derived contexts without a goroutine. Registering and
+// stopping take constant time: a method with many calls in flight on its
+// ctx does not slow each one down.
 func (e *ending) AfterFunc(f func()) (stop func() bool) {
 	e.mu.Lock()
 	if e.err != nil {
@@ -88,20 +96,34 @@ func (e *ending) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	a := &afterFunc{f: f, next: e.after}
+	a := &afterFunc{f: f, e: e, next: e.after, linked: true}
+	if e.after != nil {
+		e.after.prev = a
+	}
 	e.after = a
 	e.mu.Unlock()
-	return func() bool {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		for p := &e.after; *p != nil; p = &(*p).next {
-			if *p == a {
-				*p = a.next
-				return true
-			}
-		}
+	return a.stop
+}
+
+// stop unlinks a from its context's list, reporting false if the context
+// ended first or a was stopped already.
+func (a *afterFunc) stop() bool {
+	e := a.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !a.linked {
 		return false
 	}
+	if a.prev != nil {
+		a.prev.next = a.next
+	} else {
+		e.after = a.next
+	}
+	if a.next != nil {
+		a.next.prev = a.prev
+	}
+	a.linked, a.prev, a.next = false, nil, nil
+	return true
 }
 
 // methodCtx is the context a method runs with: the caller's deadline and
