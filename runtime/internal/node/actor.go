@@ -312,6 +312,30 @@ func (a *Actor) cancelCall(c *Call, cause error) {
 	c.complete(nil, errs.FromContext(cause))
 }
 
+// abortCall ends c, which is aborted: out of its queue if it waits, with
+// its method's context cancelled if it runs. One look under the lock
+// decides, so a call that a death puts back in its queue meanwhile is
+// found there (a death never retries an aborted call).
+func (a *Actor) abortCall(c *Call) {
+	a.mu.Lock()
+	switch c.state.Load() {
+	case callQueued:
+		c.state.Store(callDone)
+		a.pending--
+		a.mu.Unlock()
+		if c.stopWatch != nil {
+			c.stopWatch()
+		}
+		c.complete(nil, errs.FromContext(context.Canceled))
+	case callRunning:
+		at := c.cur
+		a.mu.Unlock()
+		at.ctx.cancel(context.Canceled)
+	default:
+		a.mu.Unlock()
+	}
+}
+
 // dispatchLocked starts every call that may start now. When self is true
 // the caller is a worker that just finished a call: the first startable
 // call is returned for it to run, the others get goroutines of their own.

@@ -254,36 +254,28 @@ func (c *Call) observe() {
 	tel.EndCall(c.Span, c.Method.Procedure, class, c.queued(), c.err)
 }
 
-// Cancel removes the call from its actor's queue if it has not started;
-// the caller then sees canceled. A running call's context is cancelled.
+// Cancel does what cancelling the caller's ctx does: a queued call leaves
+// its queue and fails with canceled, a running call's context ends with
+// context.Canceled, and the call is never retried. A call carried to
+// another process is cancelled there. It does nothing once the call is
+// done.
 func (c *Call) Cancel() {
-	if a := c.target; a != nil {
-		a.cancelCall(c, context.Canceled)
+	if c.target != nil {
+		c.Abort()
 	} else if c.Remote != nil {
 		c.Remote.Cancel()
 	}
 }
 
 // Abort ends a submitted call from outside its context, for a caller
-// whose cancellation does not travel in Ctx (a call that came over a node
-// stream): a queued call leaves its queue and fails with canceled, a
-// running call's context ends with context.Canceled, and the call is not
-// retried. It does nothing once the call is done.
+// whose cancellation does not travel in Ctx (Future.Cancel, a call that
+// came over a node stream): a queued call leaves its queue and fails with
+// canceled, a running call's context ends with context.Canceled, and the
+// call is not retried. It does nothing once the call is done.
 func (c *Call) Abort() {
 	c.flags.Or(flagAborted)
-	a := c.target
-	if a == nil {
-		return
-	}
-	a.cancelCall(c, context.Canceled)
-	a.mu.Lock()
-	var at *attempt
-	if c.state.Load() == callRunning {
-		at = c.cur
-	}
-	a.mu.Unlock()
-	if at != nil {
-		at.ctx.cancel(context.Canceled)
+	if a := c.target; a != nil {
+		a.abortCall(c)
 	}
 }
 
