@@ -256,20 +256,23 @@ func (a *Actor) Submit(c *Call) {
 		c.retries = int(c.Method.MaxTaskRetries)
 	}
 	a.mu.Lock()
-	switch a.state {
-	case Dead:
+	switch {
+	case a.state == Dead:
 		err := a.diedErrLocked()
 		a.mu.Unlock()
 		c.Fail(err)
 		return
-	case Restarting:
-		if c.retries == 0 {
-			err := errs.Unavailable(&errs.ActorUnavailableError{ActorID: a.ID, Class: a.Class.Name,
-				Reason: fmt.Sprintf("restarting after %s (restart %d); the call has no task retries", a.causeLocked(), a.restarts)})
-			a.mu.Unlock()
-			c.Fail(err)
-			return
-		}
+	case a.exiting:
+		err := a.exitedErrLocked()
+		a.mu.Unlock()
+		c.Fail(err)
+		return
+	case a.state == Restarting && c.retries == 0:
+		err := errs.Unavailable(&errs.ActorUnavailableError{ActorID: a.ID, Class: a.Class.Name,
+			Reason: fmt.Sprintf("restarting after %s (restart %d); the call has no task retries", a.causeLocked(), a.restarts)})
+		a.mu.Unlock()
+		c.Fail(err)
+		return
 	}
 	if n := int(a.pending) + a.runningLen(); a.Spec.MaxPendingCalls > 0 && n >= a.Spec.MaxPendingCalls {
 		a.mu.Unlock()
@@ -568,14 +571,6 @@ func (a *Actor) crash(at *attempt, cause errs.Cause) {
 	a.node.after(a, &after)
 }
 
-// Exit ends the actor gracefully once its running calls return; queued and
-// later calls fail with actor-died (cause: exited).
-func (a *Actor) Exit() {
-	a.mu.Lock()
-	a.exiting = true
-	a.mu.Unlock()
-}
-
 // Kill ends the actor at once: queued calls fail or, with restart allowed
 // and restarts left, wait for the restarted actor; running calls' contexts
 // are cancelled. A graceful end also calls the instance's Stop hook.
@@ -647,7 +642,7 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 	after.children, cold.children = cold.children, nil
 
 	died := a.diedErrLocked() // with the restarts before this death
-	restart := allowRestart && wasPlaced && !graceful &&
+	restart := allowRestart && wasPlaced && !graceful && !a.exiting &&
 		(a.Spec.MaxRestarts == -1 || int(a.restarts) < a.Spec.MaxRestarts)
 	if restart {
 		a.restarts++
@@ -734,6 +729,10 @@ func (a *Actor) construct(x *ctorCtx) {
 	case cause != nil:
 		a.node.log.Error("actor constructor failed", "actor_id", a.ID, "class", a.Class.Name, "cause", cause.String())
 		after = a.dieLocked(*cause, false, false)
+	case a.exiting:
+		// ExitActor in the constructor: the actor ends now, gracefully.
+		a.inst, a.ctor = inst, nil
+		after = a.dieLocked(exitCause, false, true)
 	default:
 		a.inst = inst
 		a.state = Alive

@@ -168,6 +168,10 @@ func (x *methodCtx) Value(key any) any {
 		return x.call
 	case actorKey{}:
 		return x.call.target
+	case methodKey{}:
+		return x
+	case ctorKey{}:
+		return nil // the caller's, if it is a constructor
 	}
 	return x.parent.Value(key)
 }
@@ -196,13 +200,25 @@ func (x *ctorCtx) cancel() {
 func (x *ctorCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 func (x *ctorCtx) Value(key any) any {
-	if key == (actorKey{}) {
+	switch key {
+	case actorKey{}:
 		return x.actor
+	case ctorKey{}:
+		return x
+	case callKey{}, methodKey{}:
+		return nil // the spawner's, if a method spawned the actor
 	}
 	return x.values.Value(key)
 }
 
 func (x *ctorCtx) String() string { return "troupe constructor context" }
+
+// The keys under which a method's and a constructor's contexts find
+// themselves.
+type (
+	methodKey struct{}
+	ctorKey   struct{}
+)
 
 // run constructs the actor and ends the context.
 func (x *ctorCtx) run() { x.actor.construct(x) }
