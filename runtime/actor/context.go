@@ -35,7 +35,8 @@ func Self(ctx context.Context) *Ref {
 // and queued and later calls fail at once with ErrActorDied (cause:
 // exited). Calls still running finish; the actor is DEAD once none runs,
 // which is at once when ExitActor is called from a goroutine the actor
-// started while no call runs. Called in a constructor, it ends the actor
+// started while no call runs. The last call to finish returns to its
+// caller once the actor has ended and its Stop hook has returned. Called in a constructor, it ends the actor
 // as the constructor returns. A ctx that is no actor's gives
 // ErrNotInActor; one kept from an incarnation that has since died ends
 // nothing.

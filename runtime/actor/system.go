@@ -78,12 +78,17 @@ func newSystem(ctx context.Context, cfg *config) (*System, resources.Set, error)
 	if err != nil {
 		return nil, nil, err
 	}
+	stopTimeout, err := cfg.stopTimeoutOf()
+	if err != nil {
+		return nil, nil, err
+	}
 	id := cfg.nodeID
 	if id == "" {
 		id = newID(8)
 	}
 	n := node.New(id, cfg.log)
 	n.SetDeadRetention(retention)
+	n.SetStopTimeout(stopTimeout)
 	for _, r := range cfg.classes {
 		if r.err != nil {
 			return nil, nil, r.err
@@ -219,9 +224,11 @@ func (s *System) NodeID() string { return s.node.ID }
 // on (see WithPrometheus), or "" without one.
 func (s *System) MetricsAddr() string { return s.tel.MetricsAddr() }
 
-// Shutdown ends every actor of the system gracefully (their Stop hooks
-// run) and waits for running methods to return, or for ctx to end. Calls
-// made afterwards fail with ErrActorDied or ErrSystemClosed.
+// Shutdown ends every actor of the system gracefully and waits for their
+// Stop hooks (each for at most its stop timeout, see WithStopTimeout) and
+// running methods to return, or for ctx to end: then it returns an error
+// wrapping ctx.Err() and leaves what still runs to finish on its own.
+// Calls made afterwards fail with ErrActorDied or ErrSystemClosed.
 func (s *System) Shutdown(ctx context.Context) error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil

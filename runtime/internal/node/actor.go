@@ -521,7 +521,7 @@ func (a *Actor) finish(at *attempt, resp proto.Message, err error) *attempt {
 	var after aftermath
 	if a.exiting {
 		if a.runningLen() == 0 {
-			after = a.dieLocked(errs.Cause{Kind: errs.CauseExited, Message: "the actor called ExitActor"}, false, true)
+			after = a.dieLocked(exitCause, false, true)
 		}
 	} else {
 		next = a.dispatchLocked(true)
@@ -530,6 +530,13 @@ func (a *Actor) finish(at *attempt, resp proto.Message, err error) *attempt {
 		a.workerDoneLocked()
 	}
 	a.mu.Unlock()
+	if after.dead {
+		// The last call of an exiting actor: its caller hears back once
+		// the actor has ended, Stop hook and all.
+		a.node.after(a, &after)
+		c.complete(resp, err)
+		return nil
+	}
 	c.complete(resp, err)
 	a.node.after(a, &after)
 	return next
