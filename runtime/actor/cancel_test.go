@@ -124,3 +124,42 @@ func TestFutureCancelWhileRestarting(t *testing.T) {
 		t.Fatalf("the cancelled call ran %d times", n)
 	}
 }
+
+// A method's ctx ends when the method returns, and so does the ctx of a
+// call it made with that ctx and did not wait for.
+func TestCallsEndWithTheCallersMethodCtx(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	sys := start(t, &behaviour{do: func(ctx context.Context, _ *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
+		switch r.GetArg() {
+		case 0: // the caller: a call to its peer, and return
+			peer, err := testv1actor.ProbeFromRef(actor.SystemFrom(ctx), r.GetRef())
+			if err != nil {
+				return nil, err
+			}
+			peer.Do(ctx, &testv1.DoRequest{Arg: 1})
+			<-entered
+		case 1:
+			entered <- struct{}{}
+			<-ctx.Done()
+			ended <- ctx.Err()
+		}
+		return &testv1.DoResponse{}, nil
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	caller := spawn(t, sys, testv1actor.ProbeOptions(), nil)
+	callee := spawn(t, sys, testv1actor.ProbeOptions(), nil)
+	if _, err := caller.Do(ctx, &testv1.DoRequest{Ref: callee.ActorRef()}).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the running call's ctx ended with %v; want context.Canceled", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the running call's ctx did not end with its caller's method")
+	}
+}

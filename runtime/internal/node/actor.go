@@ -293,9 +293,7 @@ func (a *Actor) enqueueLocked(c *Call) {
 	c.state.Store(callQueued)
 	a.groupOf(c.Method).q.push(c)
 	a.pending++
-	if c.Ctx.Done() != nil {
-		c.stopWatch = context.AfterFunc(c.Ctx, func() { a.cancelCall(c, c.Ctx.Err()) })
-	}
+	c.watchCtx(c.Ctx)
 }
 
 // cancelCall takes a queued call out of the queue and fails it with cause.
@@ -309,9 +307,7 @@ func (a *Actor) cancelCall(c *Call, cause error) {
 	}
 	a.pending--
 	a.mu.Unlock()
-	if c.stopWatch != nil {
-		c.stopWatch()
-	}
+	c.unwatch()
 	c.complete(nil, errs.FromContext(cause))
 }
 
@@ -326,9 +322,7 @@ func (a *Actor) abortCall(c *Call) {
 		c.state.Store(callDone)
 		a.pending--
 		a.mu.Unlock()
-		if c.stopWatch != nil {
-			c.stopWatch()
-		}
+		c.unwatch()
 		c.complete(nil, errs.FromContext(context.Canceled))
 	case callRunning:
 		at := c.cur
@@ -421,6 +415,9 @@ func (at *attempt) cancel() { at.ctx.cancel(context.Canceled) }
 func (a *Actor) startLocked(c *Call) *attempt {
 	c.state.Store(callRunning)
 	if c.stopWatch != nil {
+		// A context.AfterFunc watch: the method's context watches Ctx
+		// from here on. A hook in a calling actor's context stays: it
+		// reaches the running call too (see Call.fire).
 		c.stopWatch()
 		c.stopWatch = nil
 	}
@@ -530,6 +527,7 @@ func (a *Actor) finish(at *attempt, resp proto.Message, err error) *attempt {
 		a.workerDoneLocked()
 	}
 	a.mu.Unlock()
+	c.unwatch()
 	if after.dead {
 		// The last call of an exiting actor: its caller hears back once
 		// the actor has ended, Stop hook and all.
@@ -661,10 +659,7 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 		after.dead = true
 	}
 	for _, c := range calls {
-		if c.stopWatch != nil {
-			c.stopWatch()
-			c.stopWatch = nil
-		}
+		c.unwatch()
 		if restart && c.retries != 0 && c.ctxErr() == nil {
 			if c.retries > 0 {
 				c.retries--

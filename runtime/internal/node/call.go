@@ -54,9 +54,13 @@ type Call struct {
 	// its span records or metrics are on.
 	queuedAt int64
 
-	stopWatch func() bool // stops the watch on Ctx while queued
-	first     attempt     // the first attempt, allocated with the call
-	cur       *attempt    // the current attempt; guarded by the actor
+	// The watch on Ctx while queued: a hook linked into Ctx when Ctx is
+	// a node's own context (a calling actor's), else what stops a
+	// context.AfterFunc.
+	watchHook *afterFunc
+	stopWatch func() bool
+	first     attempt  // the first attempt, allocated with the call
+	cur       *attempt // the current attempt; guarded by the actor
 
 	// waitingOn is the call this call's method is blocked on, for
 	// deadlock detection.
@@ -276,6 +280,54 @@ func (c *Call) Abort() {
 	c.flags.Or(flagAborted)
 	if a := c.target; a != nil {
 		a.abortCall(c)
+	}
+}
+
+// watchCtx arranges for the call to end with ctx's error once ctx ends:
+// to leave its queue while it is queued, and, when ctx is a calling
+// actor's (a node's own context), to have its method's context cancelled
+// while it runs; other contexts are watched by the method's context once
+// it runs. Its actor's lock is held.
+func (c *Call) watchCtx(ctx context.Context) {
+	if e := endingOf(ctx); e != nil {
+		if c.watchHook == nil {
+			if c.watchHook = e.link(c); c.watchHook == nil {
+				go c.fire() // ended already
+			}
+		}
+	} else if ctx.Done() != nil {
+		c.stopWatch = context.AfterFunc(ctx, c.queuedFire)
+	}
+}
+
+// fire is the hook in a calling actor's context: it ended while the call
+// is queued or running.
+func (c *Call) fire() {
+	a := c.target
+	a.mu.Lock()
+	if c.state.Load() == callRunning {
+		at := c.cur
+		a.mu.Unlock()
+		at.ctx.cancel(c.Ctx.Err())
+		return
+	}
+	a.mu.Unlock()
+	a.cancelCall(c, c.Ctx.Err())
+}
+
+// queuedFire is the context.AfterFunc watch's: Ctx ended while the call
+// may be queued.
+func (c *Call) queuedFire() { c.target.cancelCall(c, c.Ctx.Err()) }
+
+// unwatch stops the watch that watchCtx set up.
+func (c *Call) unwatch() {
+	if c.watchHook != nil {
+		c.watchHook.stop()
+		c.watchHook = nil
+	}
+	if c.stopWatch != nil {
+		c.stopWatch()
+		c.stopWatch = nil
 	}
 }
 

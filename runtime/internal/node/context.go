@@ -18,14 +18,36 @@ type ending struct {
 	after *afterFunc // registered with AfterFunc, the latest first
 }
 
-// afterFunc is a function registered with AfterFunc, in a doubly linked
-// list, so that its stop function unlinks it in constant time however
-// many are registered: a context that has none costs one pointer.
+// afterFunc is a hook to run once a context ends, in a doubly linked
+// list, so that stop unlinks it in constant time however many are
+// registered: a context that has none costs one pointer.
 type afterFunc struct {
-	f          func()
+	h          hook
 	e          *ending
 	prev, next *afterFunc // guarded by e.mu
 	linked     bool       // in e's list; guarded by e.mu
+}
+
+// A hook is what runs when a context ends. The node's calls and method
+// contexts are hooks themselves, so that linking one into a calling
+// actor's context costs one small allocation and no closure.
+type hook interface{ fire() }
+
+// funcHook is a function registered with AfterFunc.
+type funcHook func()
+
+func (f funcHook) fire() { f() }
+
+// endingOf returns the ending of ctx if it is one of the node's own
+// contexts, which take hooks directly, or nil.
+func endingOf(ctx context.Context) *ending {
+	switch x := ctx.(type) {
+	case *methodCtx:
+		return &x.ending
+	case *ctorCtx:
+		return &x.ending
+	}
+	return nil
 }
 
 var closedChan = func() chan struct{} {
@@ -60,7 +82,7 @@ func (e *ending) end(err error) (*afterFunc, bool) {
 // own.
 func startAfter(after *afterFunc) {
 	for a := after; a != nil; a = a.next {
-		go a.f()
+		go a.h.fire()
 	}
 }
 
@@ -90,19 +112,28 @@ func (e *ending) Err() error {
 // stopping take constant time: a method with many calls in flight on its
 // ctx does not slow each one down.
 func (e *ending) AfterFunc(f func()) (stop func() bool) {
-	e.mu.Lock()
-	if e.err != nil {
-		e.mu.Unlock()
+	a := e.link(funcHook(f))
+	if a == nil {
 		go f()
 		return func() bool { return false }
 	}
-	a := &afterFunc{f: f, e: e, next: e.after, linked: true}
+	return a.stop
+}
+
+// link registers h to fire once the context ends and returns its place
+// in the list, for stop; nil if the context has ended already.
+func (e *ending) link(h hook) *afterFunc {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.err != nil {
+		return nil
+	}
+	a := &afterFunc{h: h, e: e, next: e.after, linked: true}
 	if e.after != nil {
 		e.after.prev = a
 	}
 	e.after = a
-	e.mu.Unlock()
-	return a.stop
+	return a
 }
 
 // stop unlinks a from its context's list, reporting false if the context
@@ -137,16 +168,22 @@ func (a *afterFunc) stop() bool {
 type methodCtx struct {
 	parent     context.Context
 	call       *Call
-	stopParent func() bool
+	stopParent func() bool // stops the watch on parent, if it has one
 	ending
 }
 
+// init prepares the context of a run of call, whose caller's context is
+// parent. A calling actor's context has the call's hook in it already
+// (see Call.watchCtx); another is watched here.
 func (x *methodCtx) init(parent context.Context, call *Call) {
 	x.parent, x.call = parent, call
-	if parent.Done() != nil {
-		x.stopParent = context.AfterFunc(parent, func() { x.cancel(parent.Err()) })
+	if call.watchHook == nil && parent.Done() != nil {
+		x.stopParent = context.AfterFunc(parent, x.fire)
 	}
 }
+
+// fire is the watch's on parent: the caller's context ended.
+func (x *methodCtx) fire() { x.cancel(x.parent.Err()) }
 
 // cancel ends the context with err; later calls do nothing.
 func (x *methodCtx) cancel(err error) {

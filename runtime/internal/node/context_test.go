@@ -40,8 +40,7 @@ func TestAfterFuncStopIsConstantTime(t *testing.T) {
 // AfterFunc's functions run once the context ends, except those stopped;
 // stop reports whether it kept its function from running.
 func TestAfterFuncStopAndEnd(t *testing.T) {
-	var x methodCtx
-	x.init(context.Background(), nil)
+	var x ctorCtx
 	ran := make(chan int, 8)
 	stops := make([]func() bool, 5)
 	for i := range stops {
@@ -56,7 +55,7 @@ func TestAfterFuncStopAndEnd(t *testing.T) {
 			t.Fatalf("stop %d twice = true", i)
 		}
 	}
-	x.cancel(context.Canceled)
+	x.cancel()
 	got := map[int]bool{<-ran: true, <-ran: true}
 	if !got[1] || !got[3] {
 		t.Fatalf("after the end ran %v, want 1 and 3", got)

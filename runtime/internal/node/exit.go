@@ -89,10 +89,7 @@ func (a *Actor) failQueuedLocked(err error) aftermath {
 				continue
 			}
 			c.state.Store(callDone)
-			if c.stopWatch != nil {
-				c.stopWatch()
-				c.stopWatch = nil
-			}
+			c.unwatch()
 			after.fail = append(after.fail, c)
 			if cerr := c.ctxErr(); cerr != nil {
 				after.failErr = append(after.failErr, errs.FromContext(cerr))
