@@ -167,6 +167,9 @@ func TestExitActorInConstructor(t *testing.T) {
 	if err := <-ctorErr; err != nil {
 		t.Fatalf("ExitActor in a constructor = %v", err)
 	}
+	// The call may fail while the constructor still runs; the actor ends,
+	// Stop hook and all, as it returns.
+	eventually(t, "the Stop hook to run", func() bool { return stops.Load() >= 1 })
 	info := stateOf(t, sys, h.Ref().ID())
 	if info.State != actor.Dead || info.Restarts != 0 || stops.Load() != 1 {
 		t.Fatalf("actor = %+v, Stop ran %d times; want DEAD, not restarted, Stop once", info, stops.Load())
