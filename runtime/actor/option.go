@@ -204,3 +204,15 @@ func (c *config) stopTimeoutOf() (time.Duration, error) {
 	}
 	return *c.stopTimeout, nil
 }
+
+// nodeSettings returns the node's dead actor retention and stop timeout,
+// checked.
+func (c *config) nodeSettings() (retention int, stopTimeout time.Duration, err error) {
+	if retention, err = c.deadActorRetention(); err != nil {
+		return 0, 0, err
+	}
+	if stopTimeout, err = c.stopTimeoutOf(); err != nil {
+		return 0, 0, err
+	}
+	return retention, stopTimeout, nil
+}

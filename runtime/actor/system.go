@@ -74,11 +74,7 @@ func newSystem(ctx context.Context, cfg *config) (*System, resources.Set, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	retention, err := cfg.deadActorRetention()
-	if err != nil {
-		return nil, nil, err
-	}
-	stopTimeout, err := cfg.stopTimeoutOf()
+	retention, stopTimeout, err := cfg.nodeSettings()
 	if err != nil {
 		return nil, nil, err
 	}
