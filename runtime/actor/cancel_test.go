@@ -131,14 +131,11 @@ func TestCallsEndWithTheCallersMethodCtx(t *testing.T) {
 	t.Parallel()
 	entered := make(chan struct{}, 1)
 	ended := make(chan error, 1)
+	var callee *testv1actor.ProbeHandle // set before the caller runs
 	sys := start(t, &behaviour{do: func(ctx context.Context, _ *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
 		switch r.GetArg() {
-		case 0: // the caller: a call to its peer, and return
-			peer, err := testv1actor.ProbeFromRef(actor.SystemFrom(ctx), r.GetRef())
-			if err != nil {
-				return nil, err
-			}
-			peer.Do(ctx, &testv1.DoRequest{Arg: 1})
+		case 0: // the caller: a call to the callee, and return
+			callee.Do(ctx, &testv1.DoRequest{Arg: 1})
 			<-entered
 		case 1:
 			entered <- struct{}{}
@@ -150,8 +147,8 @@ func TestCallsEndWithTheCallersMethodCtx(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	caller := spawn(t, sys, testv1actor.ProbeOptions(), nil)
-	callee := spawn(t, sys, testv1actor.ProbeOptions(), nil)
-	if _, err := caller.Do(ctx, &testv1.DoRequest{Ref: callee.ActorRef()}).Get(ctx); err != nil {
+	callee = spawn(t, sys, testv1actor.ProbeOptions(), nil)
+	if _, err := caller.Do(ctx, &testv1.DoRequest{}).Get(ctx); err != nil {
 		t.Fatal(err)
 	}
 	select {
