@@ -43,6 +43,8 @@ var localRows = []microRow{
 	{name: "1:1 actor calls concurrent", workload: "LocalConcurrent16", metric: "calls/s", unit: "calls/s"},
 	{name: "1:n actor calls async", workload: "Local1toN", metric: "calls/s", unit: "calls/s"},
 	{name: "n:n actor calls async", workload: "LocalNtoN", metric: "calls/s", unit: "calls/s"},
+	{name: "1:n actor calls async (caller is an actor)", workload: "Local1toNFromActor", metric: "calls/s", unit: "calls/s"},
+	{name: "n:n actor calls async (callers are actors)", workload: "LocalNtoNFromActor", metric: "calls/s", unit: "calls/s"},
 	{name: "actor spawn", workload: "Spawn", metric: "ns/op", unit: "µs/actor", baselineUnit: "µs/goroutine", scale: 1e-3},
 	{name: "idle actor bytes", workload: "IdleActorBytes", metric: "bytes/actor", baselineMetric: "bytes/goroutine", unit: "bytes/actor", baselineUnit: "bytes/goroutine"},
 }
@@ -76,6 +78,8 @@ var baselineLabels = map[string]string{
 	"BaselineTCPPipelined1000":     "TCP pipelined 1000",
 	"BaselineConnectUnary":         "Connect unary call",
 	"LocalSyncTracingOff":          "tracing off",
+	"Local1toN":                    "1:n from a driver",
+	"LocalNtoN":                    "n:n from a driver",
 }
 
 const microbenchmarkDoc = `Runs the actor rows of Ray's "ray microbenchmark" on an embedded node and on
@@ -94,6 +98,8 @@ Rows:
   1:1 actor calls concurrent  16 callers on one actor with max_concurrency 16
   1:n actor calls async       one caller, 5000 calls over 8 actors, then wait for all
   n:n actor calls async       4 callers, each 5000 calls over the same 8 actors
+  ... (caller is an actor)    the same calls made by caller actors, as Ray makes
+                              them, read against the same calls from a driver
   actor spawn                 spawn and construct an actor
   idle actor bytes            live heap per idle actor, of 100,000
 

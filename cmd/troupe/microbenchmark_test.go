@@ -27,7 +27,9 @@ func TestMicrobenchmarkJSON(t *testing.T) {
 	}
 	want := []string{
 		"1:1 actor calls sync", "1:1 actor calls async", "1:1 actor calls concurrent",
-		"1:n actor calls async", "n:n actor calls async", "actor spawn", "idle actor bytes",
+		"1:n actor calls async", "n:n actor calls async",
+		"1:n actor calls async (caller is an actor)", "n:n actor calls async (callers are actors)",
+		"actor spawn", "idle actor bytes",
 		"1:1 actor calls sync (remote)", "1:1 actor call latency (remote)",
 		"1:1 actor calls async (remote)", "n:n actor calls async (remote)",
 		"1:1 actor calls sync (no-op tracer)", "1:1 actor calls sync (every call traced)",
@@ -55,6 +57,9 @@ func TestMicrobenchmarkJSON(t *testing.T) {
 	}
 	if r := got["1:1 actor calls sync"]; r.Workload != "LocalSync" || r.Baseline == nil || r.Baseline.Workload != "BaselineChannelRoundTrip" {
 		t.Errorf("1:1 actor calls sync runs %s against %+v, want LocalSync against BaselineChannelRoundTrip", r.Workload, r.Baseline)
+	}
+	if r := got["n:n actor calls async (callers are actors)"]; r.Workload != "LocalNtoNFromActor" || r.Baseline == nil || r.Baseline.Workload != "LocalNtoN" {
+		t.Errorf("n:n actor calls async (callers are actors) runs %s against %+v, want LocalNtoNFromActor against LocalNtoN", r.Workload, r.Baseline)
 	}
 	if r := got["1:1 actor call latency (remote)"]; r.Workload != "RemoteSync" || r.Unit != "µs p50" || r.Baseline == nil || r.Baseline.Workload != "BaselineConnectUnary" {
 		t.Errorf("1:1 actor call latency (remote) runs %s (%s) against %+v, want RemoteSync's p50 against BaselineConnectUnary", r.Workload, r.Unit, r.Baseline)

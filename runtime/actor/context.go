@@ -30,14 +30,19 @@ func Self(ctx context.Context) *Ref {
 	return s.refTo(a)
 }
 
-// ExitActor ends the calling actor gracefully after its running calls
-// return: it is not restarted, its Stop(ctx) hook runs if it has one, and
-// queued and later calls fail with ErrActorDied (cause: exited). ctx must
-// be the ctx of an actor method.
+// ExitActor ends the actor whose method or constructor ctx belongs to,
+// gracefully: it is not restarted, its Stop(ctx) hook runs if it has one,
+// and queued and later calls fail at once with ErrActorDied (cause:
+// exited). Calls still running finish; the actor is DEAD once none runs,
+// which is at once when ExitActor is called from a goroutine the actor
+// started while no call runs. The last call to finish returns to its
+// caller once the actor has ended and its Stop hook has returned. Called in a constructor, it ends the actor
+// as the constructor returns. A ctx that is no actor's gives
+// ErrNotInActor; one kept from an incarnation that has since died ends
+// nothing.
 func ExitActor(ctx context.Context) error {
-	if node.CallFrom(ctx) == nil {
-		return errs.Newf(errs.ErrNotInActor, "ExitActor: ctx is not an actor method's")
+	if ctx == nil || !node.ExitFrom(ctx) {
+		return errs.Newf(errs.ErrNotInActor, "ExitActor: ctx is not an actor method's or constructor's")
 	}
-	node.ActorFrom(ctx).Exit()
 	return nil
 }

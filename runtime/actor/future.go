@@ -105,9 +105,10 @@ func (f *Future[T]) ready() bool { return f.call.Ready() }
 // in already.
 func (f *Future[T]) watch(ch chan<- struct{}) bool { return f.call.Watch(ch) }
 
-// Cancel cancels the call: removed from the queue if it has not started
-// (Get then fails with code canceled), its method's ctx cancelled if it is
-// running. A cancelled call is never retried.
+// Cancel does what cancelling the call's ctx does: a call that has not
+// started leaves the queue (Get then fails with code canceled), a running
+// call's method sees its ctx end, on this node or another. A cancelled
+// call is never retried. Cancel does nothing once the result is in.
 func (f *Future[T]) Cancel() { f.call.Cancel() }
 
 // Waitable is anything Wait can wait on: every *Future.

@@ -3,6 +3,7 @@ package actor
 import (
 	"log/slog"
 	"maps"
+	"time"
 
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
@@ -35,6 +36,8 @@ type config struct {
 	durable   durableConfig
 	// deadRetention is WithDeadActorRetention's n; nil is the default.
 	deadRetention *int
+	// stopTimeout is WithStopTimeout's d; nil is the default.
+	stopTimeout *time.Duration
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
@@ -171,4 +174,45 @@ func (c *config) deadActorRetention() (int, error) {
 		return 0, errs.Newf(errs.ErrInvalidOption, "WithDeadActorRetention(%d): the number of dead actors kept cannot be negative", n)
 	}
 	return *c.deadRetention, nil
+}
+
+// DefaultStopTimeout is how long an actor's Stop hook may run unless
+// WithStopTimeout says otherwise.
+const DefaultStopTimeout = node.DefaultStopTimeout
+
+// WithStopTimeout bounds each actor's Stop(ctx) hook: its ctx ends after
+// d, and the runtime waits no longer for it. A hook still running then is
+// left to finish on its own; the actor's cause of death and the log say
+// so. d must be positive (otherwise Start, Connect and RunNode fail with
+// ErrInvalidOption).
+//
+// Default DefaultStopTimeout, 10 seconds: Kubernetes gives a stopping pod
+// 30 seconds for all its cleanup, and one actor's hook should take a
+// fraction of that. Whatever the timeout, System.Shutdown returns when
+// its ctx ends.
+func WithStopTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.stopTimeout = &d })
+}
+
+// stopTimeoutOf returns the stop timeout cfg asks for, checked.
+func (c *config) stopTimeoutOf() (time.Duration, error) {
+	if c.stopTimeout == nil {
+		return DefaultStopTimeout, nil
+	}
+	if d := *c.stopTimeout; d <= 0 {
+		return 0, errs.Newf(errs.ErrInvalidOption, "WithStopTimeout(%v): the timeout must be positive", d)
+	}
+	return *c.stopTimeout, nil
+}
+
+// nodeSettings returns the node's dead actor retention and stop timeout,
+// checked.
+func (c *config) nodeSettings() (retention int, stopTimeout time.Duration, err error) {
+	if retention, err = c.deadActorRetention(); err != nil {
+		return 0, 0, err
+	}
+	if stopTimeout, err = c.stopTimeoutOf(); err != nil {
+		return 0, 0, err
+	}
+	return retention, stopTimeout, nil
 }

@@ -77,7 +77,7 @@ func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resource
 	if err != nil {
 		return nil, err
 	}
-	retention, err := cfg.deadActorRetention()
+	retention, stopTimeout, err := cfg.nodeSettings()
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +87,7 @@ func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resource
 	}
 	n := node.New(id, cfg.log)
 	n.SetDeadRetention(retention)
+	n.SetStopTimeout(stopTimeout)
 	for _, r := range cfg.classes {
 		if r.err != nil {
 			return nil, r.err
@@ -210,9 +211,11 @@ func (s *System) NodeID() string { return s.node.ID }
 // on (see WithPrometheus), or "" without one.
 func (s *System) MetricsAddr() string { return s.tel.MetricsAddr() }
 
-// Shutdown ends every actor of the system gracefully (their Stop hooks
-// run) and waits for running methods to return, or for ctx to end. Calls
-// made afterwards fail with ErrActorDied or ErrSystemClosed.
+// Shutdown ends every actor of the system gracefully and waits for their
+// Stop hooks (each for at most its stop timeout, see WithStopTimeout) and
+// running methods to return, or for ctx to end: then it returns an error
+// wrapping ctx.Err() and leaves what still runs to finish on its own.
+// Calls made afterwards fail with ErrActorDied or ErrSystemClosed.
 func (s *System) Shutdown(ctx context.Context) error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil

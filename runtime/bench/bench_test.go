@@ -64,13 +64,15 @@ func BenchmarkBaselineIdleGoroutineBytes(b *testing.B)  { benchmark(b, "Baseline
 
 // Workloads on an embedded node.
 
-func BenchmarkLocalSync(b *testing.B)         { benchmark(b, "LocalSync") }
-func BenchmarkLocalAsync1000(b *testing.B)    { benchmark(b, "LocalAsync1000") }
-func BenchmarkLocalConcurrent16(b *testing.B) { benchmark(b, "LocalConcurrent16") }
-func BenchmarkLocal1toN(b *testing.B)         { benchmark(b, "Local1toN") }
-func BenchmarkLocalNtoN(b *testing.B)         { benchmark(b, "LocalNtoN") }
-func BenchmarkSpawn(b *testing.B)             { benchmark(b, "Spawn") }
-func BenchmarkIdleActorBytes(b *testing.B)    { benchmark(b, "IdleActorBytes") }
+func BenchmarkLocalSync(b *testing.B)          { benchmark(b, "LocalSync") }
+func BenchmarkLocalAsync1000(b *testing.B)     { benchmark(b, "LocalAsync1000") }
+func BenchmarkLocalConcurrent16(b *testing.B)  { benchmark(b, "LocalConcurrent16") }
+func BenchmarkLocal1toN(b *testing.B)          { benchmark(b, "Local1toN") }
+func BenchmarkLocalNtoN(b *testing.B)          { benchmark(b, "LocalNtoN") }
+func BenchmarkLocal1toNFromActor(b *testing.B) { benchmark(b, "Local1toNFromActor") }
+func BenchmarkLocalNtoNFromActor(b *testing.B) { benchmark(b, "LocalNtoNFromActor") }
+func BenchmarkSpawn(b *testing.B)              { benchmark(b, "Spawn") }
+func BenchmarkIdleActorBytes(b *testing.B)     { benchmark(b, "IdleActorBytes") }
 
 // Workloads on a node in a second process, called from a driver.
 
@@ -93,7 +95,7 @@ func TestBenchmarksCoverWorkloads(t *testing.T) {
 		"BaselineTCPRoundTrip", "BaselineTCPPipelined1000", "BaselineConnectUnary",
 		"BaselineGoroutineSpawn", "BaselineIdleGoroutineBytes",
 		"LocalSync", "LocalAsync1000", "LocalConcurrent16", "Local1toN", "LocalNtoN",
-		"Spawn", "IdleActorBytes",
+		"Local1toNFromActor", "LocalNtoNFromActor", "Spawn", "IdleActorBytes",
 		"RemoteSync", "RemoteAsync1000", "RemoteNtoN",
 		"LocalSyncTracingOff", "LocalSyncTracingNoop", "LocalSyncTracingSampled",
 	} {

@@ -67,6 +67,13 @@
 //   - LocalNtoN: 4 callers at once over the same 8 actors; in an op each
 //     caller submits 5000 calls round-robin (starting at a different
 //     actor) and waits for its own, 20,000 calls per op.
+//   - Local1toNFromActor and LocalNtoNFromActor: Local1toN and LocalNtoN
+//     with actors as the callers, as Ray's "1:n actor calls async" and
+//     "n:n actor calls async" have them: an op asks each caller actor
+//     (1, or 4 at once) to make its 5000 calls round-robin over the 8
+//     actors with its method's ctx and wait for them. Their baselines are
+//     Local1toN and LocalNtoN, so the ratio is what being an actor costs
+//     a caller.
 //   - Spawn: ns per actor spawned and constructed. Each op is a Spawn;
 //     after every 1000 spawns the benchmark waits, inside the timer, for
 //     their constructors to return, so construction, which runs on its own
@@ -117,6 +124,8 @@
 //	LocalAsync1000 calls/s                ≥ 0.4 × BaselineChannelPipelined1000 calls/s
 //	Local1toN calls/s                     ≥ 0.4 × BaselineChannelPipelined1000 calls/s
 //	LocalNtoN calls/s                     ≥ 0.4 × BaselineChannelPipelined1000 calls/s
+//	Local1toNFromActor calls/s            ≥ 0.5 × Local1toN calls/s
+//	LocalNtoNFromActor calls/s            ≥ 0.5 × LocalNtoN calls/s
 //	Spawn ns/op                           ≤ 3 µs per actor
 //	IdleActorBytes bytes/actor            ≤ 512 B per actor (and 0 goroutines)
 //	RemoteSync p50-ns                     ≤ 0.3 × BaselineConnectUnary p50-ns

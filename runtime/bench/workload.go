@@ -126,6 +126,8 @@ func Workloads() []Workload {
 		localConcurrent16(),
 		local1toN(),
 		localNtoN(),
+		local1toNFromActor(),
+		localNtoNFromActor(),
 		spawn(),
 		idleActorBytes(),
 		remoteSync(),

@@ -256,20 +256,23 @@ func (a *Actor) Submit(c *Call) {
 		c.retries = int(c.Method.MaxTaskRetries)
 	}
 	a.mu.Lock()
-	switch a.state {
-	case Dead:
+	switch {
+	case a.state == Dead:
 		err := a.diedErrLocked()
 		a.mu.Unlock()
 		c.Fail(err)
 		return
-	case Restarting:
-		if c.retries == 0 {
-			err := errs.Unavailable(&errs.ActorUnavailableError{ActorID: a.ID, Class: a.Class.Name,
-				Reason: fmt.Sprintf("restarting after %s (restart %d); the call has no task retries", a.causeLocked(), a.restarts)})
-			a.mu.Unlock()
-			c.Fail(err)
-			return
-		}
+	case a.exiting:
+		err := a.exitedErrLocked()
+		a.mu.Unlock()
+		c.Fail(err)
+		return
+	case a.state == Restarting && c.retries == 0:
+		err := errs.Unavailable(&errs.ActorUnavailableError{ActorID: a.ID, Class: a.Class.Name,
+			Reason: fmt.Sprintf("restarting after %s (restart %d); the call has no task retries", a.causeLocked(), a.restarts)})
+		a.mu.Unlock()
+		c.Fail(err)
+		return
 	}
 	if n := int(a.pending) + a.runningLen(); a.Spec.MaxPendingCalls > 0 && n >= a.Spec.MaxPendingCalls {
 		a.mu.Unlock()
@@ -290,9 +293,7 @@ func (a *Actor) enqueueLocked(c *Call) {
 	c.state.Store(callQueued)
 	a.groupOf(c.Method).q.push(c)
 	a.pending++
-	if c.Ctx.Done() != nil {
-		c.stopWatch = context.AfterFunc(c.Ctx, func() { a.cancelCall(c, c.Ctx.Err()) })
-	}
+	c.watchCtx(c.Ctx)
 }
 
 // cancelCall takes a queued call out of the queue and fails it with cause.
@@ -306,10 +307,30 @@ func (a *Actor) cancelCall(c *Call, cause error) {
 	}
 	a.pending--
 	a.mu.Unlock()
-	if c.stopWatch != nil {
-		c.stopWatch()
-	}
+	c.unwatch()
 	c.complete(nil, errs.FromContext(cause))
+}
+
+// abortCall ends c, which is aborted: out of its queue if it waits, with
+// its method's context cancelled if it runs. One look under the lock
+// decides, so a call that a death puts back in its queue meanwhile is
+// found there (a death never retries an aborted call).
+func (a *Actor) abortCall(c *Call) {
+	a.mu.Lock()
+	switch c.state.Load() {
+	case callQueued:
+		c.state.Store(callDone)
+		a.pending--
+		a.mu.Unlock()
+		c.unwatch()
+		c.complete(nil, errs.FromContext(context.Canceled))
+	case callRunning:
+		at := c.cur
+		a.mu.Unlock()
+		at.ctx.cancel(context.Canceled)
+	default:
+		a.mu.Unlock()
+	}
 }
 
 // dispatchLocked starts every call that may start now. When self is true
@@ -393,6 +414,9 @@ func (at *attempt) cancel() { at.ctx.cancel(context.Canceled) }
 func (a *Actor) startLocked(c *Call) *attempt {
 	c.state.Store(callRunning)
 	if c.stopWatch != nil {
+		// A context.AfterFunc watch: the method's context watches Ctx
+		// from here on. A hook in a calling actor's context stays: it
+		// reaches the running call too (see Call.fire).
 		c.stopWatch()
 		c.stopWatch = nil
 	}
@@ -493,7 +517,7 @@ func (a *Actor) finish(at *attempt, resp proto.Message, err error) *attempt {
 	var after aftermath
 	if a.exiting {
 		if a.runningLen() == 0 {
-			after = a.dieLocked(errs.Cause{Kind: errs.CauseExited, Message: "the actor called ExitActor"}, false, true)
+			after = a.dieLocked(exitCause, false, true)
 		}
 	} else {
 		next = a.dispatchLocked(true)
@@ -502,6 +526,14 @@ func (a *Actor) finish(at *attempt, resp proto.Message, err error) *attempt {
 		a.workerDoneLocked()
 	}
 	a.mu.Unlock()
+	c.unwatch()
+	if after.dead {
+		// The last call of an exiting actor: its caller hears back once
+		// the actor has ended, Stop hook and all.
+		a.node.after(a, &after)
+		c.complete(resp, err)
+		return nil
+	}
 	c.complete(resp, err)
 	a.node.after(a, &after)
 	return next
@@ -541,14 +573,6 @@ func (a *Actor) crash(at *attempt, cause errs.Cause) {
 	a.workerDoneLocked()
 	a.mu.Unlock()
 	a.node.after(a, &after)
-}
-
-// Exit ends the actor gracefully once its running calls return; queued and
-// later calls fail with actor-died (cause: exited).
-func (a *Actor) Exit() {
-	a.mu.Lock()
-	a.exiting = true
-	a.mu.Unlock()
 }
 
 // Kill ends the actor at once: queued calls fail or, with restart allowed
@@ -627,7 +651,7 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 	after.children, cold.children = cold.children, nil
 
 	died := a.diedErrLocked() // with the restarts before this death
-	restart := allowRestart && wasPlaced && !graceful &&
+	restart := allowRestart && wasPlaced && !graceful && !a.exiting &&
 		(a.Spec.MaxRestarts == -1 || int(a.restarts) < a.Spec.MaxRestarts)
 	if restart {
 		a.restarts++
@@ -639,10 +663,7 @@ func (a *Actor) dieLocked(cause errs.Cause, allowRestart, graceful bool) afterma
 		after.dead = true
 	}
 	for _, c := range calls {
-		if c.stopWatch != nil {
-			c.stopWatch()
-			c.stopWatch = nil
-		}
+		c.unwatch()
 		if restart && c.retries != 0 && c.ctxErr() == nil {
 			if c.retries > 0 {
 				c.retries--
@@ -714,6 +735,10 @@ func (a *Actor) construct(x *ctorCtx) {
 	case cause != nil:
 		a.node.log.Error("actor constructor failed", "actor_id", a.ID, "class", a.Class.Name, "cause", cause.String())
 		after = a.dieLocked(*cause, false, false)
+	case a.exiting:
+		// ExitActor in the constructor: the actor ends now, gracefully.
+		a.inst, a.ctor = inst, nil
+		after = a.dieLocked(exitCause, false, true)
 	default:
 		a.inst = inst
 		a.state = Alive

@@ -54,9 +54,13 @@ type Call struct {
 	// its span records or metrics are on.
 	queuedAt int64
 
-	stopWatch func() bool // stops the watch on Ctx while queued
-	first     attempt     // the first attempt, allocated with the call
-	cur       *attempt    // the current attempt; guarded by the actor
+	// The watch on Ctx while queued: a hook linked into Ctx when Ctx is
+	// a node's own context (a calling actor's), else what stops a
+	// context.AfterFunc.
+	watchHook *afterFunc
+	stopWatch func() bool
+	first     attempt  // the first attempt, allocated with the call
+	cur       *attempt // the current attempt; guarded by the actor
 
 	// waitingOn is the call this call's method is blocked on, for
 	// deadlock detection.
@@ -254,36 +258,76 @@ func (c *Call) observe() {
 	tel.EndCall(c.Span, c.Method.Procedure, class, c.queued(), c.err)
 }
 
-// Cancel removes the call from its actor's queue if it has not started;
-// the caller then sees canceled. A running call's context is cancelled.
+// Cancel does what cancelling the caller's ctx does: a queued call leaves
+// its queue and fails with canceled, a running call's context ends with
+// context.Canceled, and the call is never retried. A call carried to
+// another process is cancelled there. It does nothing once the call is
+// done.
 func (c *Call) Cancel() {
-	if a := c.target; a != nil {
-		a.cancelCall(c, context.Canceled)
+	if c.target != nil {
+		c.Abort()
 	} else if c.Remote != nil {
 		c.Remote.Cancel()
 	}
 }
 
 // Abort ends a submitted call from outside its context, for a caller
-// whose cancellation does not travel in Ctx (a call that came over a node
-// stream): a queued call leaves its queue and fails with canceled, a
-// running call's context ends with context.Canceled, and the call is not
-// retried. It does nothing once the call is done.
+// whose cancellation does not travel in Ctx (Future.Cancel, a call that
+// came over a node stream): a queued call leaves its queue and fails with
+// canceled, a running call's context ends with context.Canceled, and the
+// call is not retried. It does nothing once the call is done.
 func (c *Call) Abort() {
 	c.flags.Or(flagAborted)
+	if a := c.target; a != nil {
+		a.abortCall(c)
+	}
+}
+
+// watchCtx arranges for the call to end with ctx's error once ctx ends:
+// to leave its queue while it is queued, and, when ctx is a calling
+// actor's (a node's own context), to have its method's context cancelled
+// while it runs; other contexts are watched by the method's context once
+// it runs. Its actor's lock is held.
+func (c *Call) watchCtx(ctx context.Context) {
+	if e := endingOf(ctx); e != nil {
+		if c.watchHook == nil {
+			if c.watchHook = e.link(c); c.watchHook == nil {
+				go c.fire() // ended already
+			}
+		}
+	} else if ctx.Done() != nil {
+		c.stopWatch = context.AfterFunc(ctx, c.queuedFire)
+	}
+}
+
+// fire is the hook in a calling actor's context: it ended while the call
+// is queued or running.
+func (c *Call) fire() {
 	a := c.target
-	if a == nil {
+	a.mu.Lock()
+	if c.state.Load() == callRunning {
+		at := c.cur
+		a.mu.Unlock()
+		at.ctx.cancel(c.Ctx.Err())
 		return
 	}
-	a.cancelCall(c, context.Canceled)
-	a.mu.Lock()
-	var at *attempt
-	if c.state.Load() == callRunning {
-		at = c.cur
-	}
 	a.mu.Unlock()
-	if at != nil {
-		at.ctx.cancel(context.Canceled)
+	a.cancelCall(c, c.Ctx.Err())
+}
+
+// queuedFire is the context.AfterFunc watch's: Ctx ended while the call
+// may be queued.
+func (c *Call) queuedFire() { c.target.cancelCall(c, c.Ctx.Err()) }
+
+// unwatch stops the watch that watchCtx set up.
+func (c *Call) unwatch() {
+	if c.watchHook != nil {
+		c.watchHook.stop()
+		c.watchHook = nil
+	}
+	if c.stopWatch != nil {
+		c.stopWatch()
+		c.stopWatch = nil
 	}
 }
 

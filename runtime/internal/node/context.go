@@ -18,11 +18,36 @@ type ending struct {
 	after *afterFunc // registered with AfterFunc, the latest first
 }
 
-// afterFunc is a function registered with AfterFunc, in a list: a
-// context that has none costs one pointer.
+// afterFunc is a hook to run once a context ends, in a doubly linked
+// list, so that stop unlinks it in constant time however many are
+// registered: a context that has none costs one pointer.
 type afterFunc struct {
-	f    func()
-	next *afterFunc
+	h          hook
+	e          *ending
+	prev, next *afterFunc // guarded by e.mu
+	linked     bool       // in e's list; guarded by e.mu
+}
+
+// A hook is what runs when a context ends. The node's calls and method
+// contexts are hooks themselves, so that linking one into a calling
+// actor's context costs one small allocation and no closure.
+type hook interface{ fire() }
+
+// funcHook is a function registered with AfterFunc.
+type funcHook func()
+
+func (f funcHook) fire() { f() }
+
+// endingOf returns the ending of ctx if it is one of the node's own
+// contexts, which take hooks directly, or nil.
+func endingOf(ctx context.Context) *ending {
+	switch x := ctx.(type) {
+	case *methodCtx:
+		return &x.ending
+	case *ctorCtx:
+		return &x.ending
+	}
+	return nil
 }
 
 var closedChan = func() chan struct{} {
@@ -46,6 +71,9 @@ func (e *ending) end(err error) (*afterFunc, bool) {
 	}
 	after := e.after
 	e.after = nil
+	for a := after; a != nil; a = a.next {
+		a.linked = false // its stop now reports false
+	}
 	e.mu.Unlock()
 	return after, true
 }
@@ -54,7 +82,7 @@ func (e *ending) end(err error) (*afterFunc, bool) {
 // own.
 func startAfter(after *afterFunc) {
 	for a := after; a != nil; a = a.next {
-		go a.f()
+		go a.h.fire()
 	}
 }
 
@@ -80,28 +108,53 @@ func (e *ending) Err() error {
 
 // AfterFunc runs f in its own goroutine once the context ends, as
 // context.AfterFunc does; the context package uses it to propagate
-// cancellation to derived contexts without a goroutine.
+// cancellation to derived contexts without a goroutine. Registering and
+// stopping take constant time: a method with many calls in flight on its
+// ctx does not slow each one down.
 func (e *ending) AfterFunc(f func()) (stop func() bool) {
-	e.mu.Lock()
-	if e.err != nil {
-		e.mu.Unlock()
+	a := e.link(funcHook(f))
+	if a == nil {
 		go f()
 		return func() bool { return false }
 	}
-	a := &afterFunc{f: f, next: e.after}
+	return a.stop
+}
+
+// link registers h to fire once the context ends and returns its place
+// in the list, for stop; nil if the context has ended already.
+func (e *ending) link(h hook) *afterFunc {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.err != nil {
+		return nil
+	}
+	a := &afterFunc{h: h, e: e, next: e.after, linked: true}
+	if e.after != nil {
+		e.after.prev = a
+	}
 	e.after = a
-	e.mu.Unlock()
-	return func() bool {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		for p := &e.after; *p != nil; p = &(*p).next {
-			if *p == a {
-				*p = a.next
-				return true
-			}
-		}
+	return a
+}
+
+// stop unlinks a from its context's list, reporting false if the context
+// ended first or a was stopped already.
+func (a *afterFunc) stop() bool {
+	e := a.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !a.linked {
 		return false
 	}
+	if a.prev != nil {
+		a.prev.next = a.next
+	} else {
+		e.after = a.next
+	}
+	if a.next != nil {
+		a.next.prev = a.prev
+	}
+	a.linked, a.prev, a.next = false, nil, nil
+	return true
 }
 
 // methodCtx is the context a method runs with: the caller's deadline and
@@ -115,16 +168,22 @@ func (e *ending) AfterFunc(f func()) (stop func() bool) {
 type methodCtx struct {
 	parent     context.Context
 	call       *Call
-	stopParent func() bool
+	stopParent func() bool // stops the watch on parent, if it has one
 	ending
 }
 
+// init prepares the context of a run of call, whose caller's context is
+// parent. A calling actor's context has the call's hook in it already
+// (see Call.watchCtx); another is watched here.
 func (x *methodCtx) init(parent context.Context, call *Call) {
 	x.parent, x.call = parent, call
-	if parent.Done() != nil {
-		x.stopParent = context.AfterFunc(parent, func() { x.cancel(parent.Err()) })
+	if call.watchHook == nil && parent.Done() != nil {
+		x.stopParent = context.AfterFunc(parent, x.fire)
 	}
 }
+
+// fire is the watch's on parent: the caller's context ended.
+func (x *methodCtx) fire() { x.cancel(x.parent.Err()) }
 
 // cancel ends the context with err; later calls do nothing.
 func (x *methodCtx) cancel(err error) {
@@ -146,6 +205,10 @@ func (x *methodCtx) Value(key any) any {
 		return x.call
 	case actorKey{}:
 		return x.call.target
+	case methodKey{}:
+		return x
+	case ctorKey{}:
+		return nil // the caller's, if it is a constructor
 	}
 	return x.parent.Value(key)
 }
@@ -174,13 +237,25 @@ func (x *ctorCtx) cancel() {
 func (x *ctorCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 func (x *ctorCtx) Value(key any) any {
-	if key == (actorKey{}) {
+	switch key {
+	case actorKey{}:
 		return x.actor
+	case ctorKey{}:
+		return x
+	case callKey{}, methodKey{}:
+		return nil // the spawner's, if a method spawned the actor
 	}
 	return x.values.Value(key)
 }
 
 func (x *ctorCtx) String() string { return "troupe constructor context" }
+
+// The keys under which a method's and a constructor's contexts find
+// themselves.
+type (
+	methodKey struct{}
+	ctorKey   struct{}
+)
 
 // run constructs the actor and ends the context.
 func (x *ctorCtx) run() { x.actor.construct(x) }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -54,7 +55,8 @@ type Node struct {
 	deadElems map[*Actor]*list.Element
 	deadCap   int
 
-	workers workerPool
+	workers     workerPool
+	stopTimeout time.Duration // see SetStopTimeout
 }
 
 type registered struct {
@@ -66,7 +68,7 @@ type registered struct {
 func New(id string, log *slog.Logger) *Node {
 	return &Node{ID: id, log: log, actors: map[string]*Actor{}, classes: map[string]registered{},
 		deadElems: map[*Actor]*list.Element{}, deadCap: DefaultDeadRetention,
-		workers: workerPool{max: MaxParkedWorkers()}}
+		workers: workerPool{max: MaxParkedWorkers()}, stopTimeout: DefaultStopTimeout}
 }
 
 // Register makes a class hostable on this node.
@@ -203,9 +205,7 @@ func (n *Node) afterDeath(a *Actor, after *aftermath) {
 		c.complete(nil, after.failErr[i])
 	}
 	if s, ok := after.stop.(Stopper); ok {
-		if err := s.Stop(a.ctx); err != nil {
-			n.log.Warn("actor Stop hook failed", "actor_id", a.ID, "class", a.Class.Name, "error", err)
-		}
+		n.runStop(a, s)
 	}
 	for _, child := range after.children {
 		child.Kill(errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("owner actor %s died", a.ID)}, false, false)
@@ -226,16 +226,42 @@ func (n *Node) afterDeath(a *Actor, after *aftermath) {
 	}
 }
 
-// Shutdown ends every actor gracefully (Stop hooks run) and waits for
-// their running methods to return, or for ctx to end.
+// Shutdown ends every actor gracefully and waits, until ctx ends, for
+// their Stop hooks, which run at once, each for at most the stop timeout
+// (see SetStopTimeout), and for their running methods to return. If ctx
+// ends first it returns an error that wraps ctx.Err(); what still runs
+// goes on without holding up the caller.
 func (n *Node) Shutdown(ctx context.Context) error {
 	defer n.workers.close()
 	n.mu.Lock()
 	n.closed = true
 	n.mu.Unlock()
 	actors := n.Actors()
+	cause := errs.Cause{Kind: errs.CauseNodeLost, Message: fmt.Sprintf("node %s shut down", n.ID)}
+	var stops sync.WaitGroup
 	for _, a := range actors {
-		a.Kill(errs.Cause{Kind: errs.CauseNodeLost, Message: fmt.Sprintf("node %s shut down", n.ID)}, false, true)
+		a.mu.Lock()
+		if a.state == Dead {
+			a.mu.Unlock()
+			continue
+		}
+		after := a.dieLocked(cause, false, true)
+		a.mu.Unlock()
+		if after.stop == nil {
+			n.after(a, &after)
+			continue
+		}
+		stops.Go(func() { n.after(a, &after) })
+	}
+	stopped := make(chan struct{})
+	go func() {
+		stops.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		return errors.Join(errors.New("shutdown: actor Stop hooks still running"), ctx.Err())
 	}
 	for _, a := range actors {
 		a.mu.Lock()

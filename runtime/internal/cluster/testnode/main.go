@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -144,6 +145,10 @@ type probe struct {
 	n     int64
 	label string
 	last  map[int64]int64 // "order": the last n of each caller
+	// stubborn is 1 while a "stubborn" waits for its ctx to end, 2 once
+	// it saw it end; "stubborn state" reads it, from the io group while
+	// "stubborn" still runs.
+	stubborn atomic.Int64
 }
 
 func newProbe(_ context.Context, init *testv1.ProbeInit) (testv1actor.ProbeActor, error) {
@@ -164,7 +169,11 @@ func (p *probe) Get(context.Context, *testv1.GetRequest) (*testv1.GetResponse, e
 // and answers its id, "ledger" adds arg to the durable Ledger "race"
 // (answering its value and the node that ran the add), "order" checks each caller's calls arrive in order
 // (see below), "call" does "node" on the Probe in r.Ref and answers
-// what it did; anything else echoes arg.
+// what it did, "stubborn" adds 1 to the counter, waits for its ctx to
+// end and then takes arg more milliseconds before it returns (a method
+// slow to stop), "stubborn state" answers 1 while a "stubborn" waits for
+// its ctx to end and 2 once it saw it end;
+// anything else echoes arg.
 func (p *probe) Do(ctx context.Context, r *testv1.DoRequest) (*testv1.DoResponse, error) {
 	switch r.GetKey() {
 	case "node":
@@ -180,6 +189,15 @@ func (p *probe) Do(ctx context.Context, r *testv1.DoRequest) (*testv1.DoResponse
 		return &testv1.DoResponse{Value: r.GetArg()}, nil
 	case "panic":
 		panic("asked to panic")
+	case "stubborn":
+		p.n++
+		p.stubborn.Store(1)
+		<-ctx.Done()
+		p.stubborn.Store(2)
+		time.Sleep(time.Duration(r.GetArg()) * time.Millisecond)
+		return &testv1.DoResponse{}, nil
+	case "stubborn state":
+		return &testv1.DoResponse{Value: p.stubborn.Load()}, nil
 	case "order":
 		// arg is caller*1e6 + n: a caller's n must grow from call to call.
 		caller, n := r.GetArg()/1e6, r.GetArg()%1e6
