@@ -33,10 +33,21 @@ const nodeEnv = "TROUPE_ACTOR_TEST_NODE"
 
 const argSep = "\x1f"
 
-// knownClusterFailures lists, by subtest name, the rules that do not hold on
-// the cluster yet, with what was observed. Each entry is a runtime bug:
-// remove it when the fix lands.
-var knownClusterFailures = map[string]string{}
+// knownFailures lists, by subtest name, the rules that do not hold in one
+// mode yet, with what was observed. Each entry is a runtime bug: remove it
+// when the fix lands.
+var knownFailures = map[string]string{
+	"TestConcurrencyGroups/cluster":              "ListActors shows 0 running and 0 pending calls for an actor with 2 io calls running and 1 queued",
+	"TestApplicationErrorsUnchanged/cluster":     "a method's *connect.Error arrives with its code and message but without its metadata (x-widget)",
+	"TestPanicRestartsWithFreshState/cluster":    "ListActors still shows ALIVE (restarts 2, no death cause) after calls fail with actor-died; sometimes",
+	"TestExitActorAndStopHook/cluster":           "ListActors still shows ALIVE after ExitActor, when calls already fail with actor-died (exited); sometimes",
+	"TestKillWithRestart/cluster":                "a call made after Kill returned succeeds on the actor with no restarts left: Kill returns before the actor is dead; sometimes",
+	"TestCancelledQueuedCallsNeverRun/cluster":   "cancelled queued calls report canceled but stay in the node's queue: the next calls fail with resource_exhausted (6 pending, limit 6), or a cancelled call runs (6 ran, want 5)",
+	"TestCallCycleDeadlock/cluster":              "a call cycle A→B→A across processes hangs until the caller's deadline instead of failing with ErrDeadlock",
+	"TestShutdownFailsLaterCalls/cluster":        "the Stop hook of an actor owned by a driver does not run when the driver shuts down (not within 10 s either)",
+	"TestPlacementGroupReservesAndFrees/cluster": "an actor larger than its bundle fails with failed_precondition, but errors.Is(err, ErrInfeasible) is false",
+	"TestNodeAffinity/embedded":                  "hard NodeAffinity to an unknown node fails as ErrInfeasible (\"can never be placed\"), not ErrUnschedulable as documented",
+}
 
 // Resources of the cluster's nodes. The head and the first node have CPUs
 // only; the second node also has the one GPU and the custom resources the
@@ -44,11 +55,11 @@ var knownClusterFailures = map[string]string{}
 // running at once do not take each other's.
 var (
 	clusterCPUs      = "8"
-	contendedNodeRes = `{"given_back":2,"owner_pending":4,"pg_pack":4}`
+	contendedNodeRes = `{"given_back":2,"owner_pending":4,"pg_pack":4,"pending_kill":1}`
 )
 
 // contendedRes is what an embedded node gets for the same rules.
-var contendedRes = map[string]float64{"given_back": 2, "owner_pending": 4, "pg_pack": 4}
+var contendedRes = map[string]float64{"given_back": 2, "owner_pending": 4, "pg_pack": 4, "pending_kill": 1}
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(nodeEnv); args != "" {
@@ -184,9 +195,14 @@ func (c *testCluster) stop() {
 // connect joins the shared cluster as a driver in a namespace of its own.
 func (c *testCluster) connect(t *testing.T) *actor.System {
 	t.Helper()
+	return c.connectNS(t, fmt.Sprintf("rule-%d", c.ns.Add(1)))
+}
+
+// connectNS joins the shared cluster as a driver in namespace ns.
+func (c *testCluster) connectNS(t *testing.T, ns string) *actor.System {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ns := fmt.Sprintf("rule-%d", c.ns.Add(1))
 	sys, err := actor.Connect(ctx, c.addr, actor.WithNamespace(ns), actor.WithToken(c.token),
 		actor.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -225,11 +241,11 @@ func forEachModeWith(t *testing.T, opts []actor.Option, rule func(t *testing.T, 
 	for _, name := range []string{"embedded", "cluster"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			if why, ok := knownFailures[t.Name()]; ok {
+				t.Skip(name + ": " + why)
+			}
 			m := &mode{name: name, cluster: name == "cluster"}
 			if m.cluster {
-				if why, ok := knownClusterFailures[t.Name()]; ok {
-					t.Skip("cluster: " + why)
-				}
 				m.sys = shared.get(t).connect(t)
 			} else {
 				m.sys = start(t, nil, opts...)

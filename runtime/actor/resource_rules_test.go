@@ -107,7 +107,7 @@ var _ = behave("spawn-child", &behaviour{do: func(ctx context.Context, _ *probe,
 	if r.GetArg() == 1 {
 		lifetime = actor.Detached
 	}
-	h, err := testv1actor.ProbeOptions().Lifetime(lifetime).Name("child-" + r.GetKey()).Spawn(ctx, actor.SystemFrom(ctx), nil)
+	h, err := testv1actor.ProbeOptions().Lifetime(lifetime).Name("child-"+r.GetKey()).Spawn(ctx, actor.SystemFrom(ctx), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -182,9 +182,12 @@ func TestUnavailableWhileRestarting(t *testing.T) {
 	})
 }
 
-// "app-errors": Do arg 1 fails with a *connect.Error carrying metadata, any
-// other Do with a plain error.
-var _ = behave("app-errors", &behaviour{do: func(_ context.Context, _ *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
+// "app-errors": Do counts its attempts in counter "attempts"; with arg 1 it
+// fails with a *connect.Error carrying metadata, else with a plain error.
+var _ = behave("app-errors", &behaviour{do: func(ctx context.Context, p *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
+	if _, err := count(ctx, p.init, "attempts", 1); err != nil {
+		return nil, err
+	}
 	if r.GetArg() == 1 {
 		err := connect.NewError(connect.CodeInvalidArgument, errors.New("bad widget"))
 		err.Meta().Set("x-widget", "7")
@@ -212,6 +215,9 @@ func TestApplicationErrorsUnchanged(t *testing.T) {
 		}
 		if info := stateOf(t, m.sys, h.Ref().ID()); info.Restarts != 0 || info.State != actor.Alive {
 			t.Fatalf("application errors restarted the actor: %+v", info)
+		}
+		if n := m.counter(t, "attempts"); n != 2 {
+			t.Fatalf("%d attempts for two failing calls, want 2: application errors are never retried", n)
 		}
 	})
 }
