@@ -88,13 +88,14 @@ func runTestNode(args []string) int {
 // testCluster is the shared cluster: started by the first rule that needs
 // it, stopped by TestMain.
 type testCluster struct {
-	once  sync.Once
-	err   error
-	dir   string
-	addr  string
-	token string
-	procs []*exec.Cmd
-	ns    atomic.Int64
+	once   sync.Once
+	err    error
+	dir    string
+	addr   string
+	token  string
+	procs  []*exec.Cmd
+	stdins []io.WriteCloser
+	ns     atomic.Int64
 }
 
 var shared testCluster
@@ -145,9 +146,13 @@ func (c *testCluster) run(name string, env, args []string) (string, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(append(os.Environ(), env...), nodeEnv+"="+strings.Join(args, argSep))
-	if _, err := cmd.StdinPipe(); err != nil {
+	// The node exits when this pipe closes: kept open (and referenced, so
+	// no finalizer closes it) until this process ends.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
 		return "", err
 	}
+	c.stdins = append(c.stdins, stdin)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", err

@@ -23,9 +23,11 @@ func testCtx(t *testing.T) context.Context {
 }
 
 // "barrier": Do waits until arg calls of the instance run at once.
-var _ = behave("barrier", &behaviour{do: func(ctx context.Context, p *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
+var _ = behave("barrier", &behaviour{do: barrierHook})
+
+func barrierHook(ctx context.Context, p *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
 	return &testv1.DoResponse{}, p.local.barrier(ctx, r.GetArg())
-}})
+}
 
 func TestMaxConcurrencyOverlaps(t *testing.T) {
 	t.Parallel()
@@ -46,7 +48,9 @@ func TestMaxConcurrencyOverlaps(t *testing.T) {
 }
 
 // "overlap": Do counts the calls running at once; key "max" answers the most.
-var _ = behave("overlap", &behaviour{do: func(_ context.Context, p *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
+var _ = behave("overlap", &behaviour{do: overlapHook})
+
+func overlapHook(_ context.Context, p *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
 	if r.GetKey() == "max" {
 		var out testv1.DoResponse
 		p.local.locked(func() { out.Value = p.local.max })
@@ -55,7 +59,7 @@ var _ = behave("overlap", &behaviour{do: func(_ context.Context, p *probe, r *te
 	p.local.enter()
 	defer p.local.leave()
 	return &testv1.DoResponse{}, nil
-}})
+}
 
 func TestSerialNeverOverlaps(t *testing.T) {
 	t.Parallel()
@@ -165,7 +169,7 @@ var _ = behave("io-gate", &behaviour{
 		defer p.local.leave()
 		return &testv1.DoResponse{}, pass(ctx, p, "io")
 	},
-	do: behaviours["overlap"].do,
+	do: overlapHook,
 })
 
 func TestConcurrencyGroups(t *testing.T) {
