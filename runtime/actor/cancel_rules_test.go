@@ -161,3 +161,56 @@ func TestCallCycleDeadlock(t *testing.T) {
 		}
 	})
 }
+
+// "forward": Do calls Do(arg 1) on the Probe in r.Ref with its own ctx and
+// answers what it got.
+var _ = behave("forward", &behaviour{do: func(ctx context.Context, _ *probe, r *testv1.DoRequest) (*testv1.DoResponse, error) {
+	peer, err := testv1actor.ProbeFromRef(ctx, actor.SystemFrom(ctx), r.GetRef())
+	if err != nil {
+		return nil, err
+	}
+	return peer.Do(ctx, &testv1.DoRequest{Arg: r.GetArg()}).Get(ctx)
+}})
+
+// A caller's deadline travels on through the calls its method makes.
+func TestDeadlineTravelsThroughActors(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, m *mode) {
+		ctx := testCtx(t)
+		waiter := m.spawn(t, testv1actor.ProbeOptions(), "ctx-wait", nil)
+		front := m.spawn(t, testv1actor.ProbeOptions(), "forward", nil)
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := front.Do(dctx, &testv1.DoRequest{Arg: 1, Ref: waiter.ActorRef()}).Get(ctx)
+		if n := m.counter(t, "entered"); n != 1 {
+			t.Fatalf("the inner method ran %d times, want once with a deadline (call = %v)", n, err)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("call = %v; want the deadline to end the inner method", err)
+		}
+	})
+}
+
+// Cancelling a call cancels the calls its method is waiting on.
+func TestCancelTravelsThroughActors(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, m *mode) {
+		ctx := testCtx(t)
+		waiter := m.spawn(t, testv1actor.ProbeOptions(), "ctx-wait", nil)
+		front := m.spawn(t, testv1actor.ProbeOptions(), "forward", nil)
+		cctx, cancel := context.WithCancel(ctx)
+		f := front.Do(cctx, &testv1.DoRequest{Ref: waiter.ActorRef()})
+		m.arrived(t, "entered", 1)
+		cancel()
+		if _, err := f.Get(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled call = %v; want canceled", err)
+		}
+		// The inner method saw its ctx end and returned: the waiter is free.
+		if _, err := waiter.Get(ctx, &testv1.GetRequest{}).Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := front.Get(ctx, &testv1.GetRequest{}).Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
