@@ -128,6 +128,9 @@ func TestNoTaskRetriesFailInFlightCalls(t *testing.T) {
 		m.arrived(t, "g", 1)
 		queued := h.Do(ctx, &testv1.DoRequest{Arg: 1})
 		retried := h.Retried(ctx, &testv1.DoRequest{Arg: 2}) // method option: 3 retries
+		// Both calls are in the actor's queue before the kill (on a cluster
+		// they travel while Do returns).
+		eventually(t, "two queued calls", func() bool { return stateOf(t, m.sys, h.Ref().ID()).PendingCalls == 2 })
 		if err := m.sys.Kill(ctx, h); err != nil {
 			t.Fatal(err)
 		}
