@@ -31,16 +31,18 @@ type behaviour struct {
 // probe is the Probe actor the tests drive. Its fields are guarded by the
 // runtime's serial execution unless a test says otherwise.
 type probe struct {
-	b     *behaviour
+	b *behaviour
+	// What a named behaviour keeps in the instance, and the constructor's
+	// System, for hooks whose ctx has none.
+	local   local
+	sys     *actor.System
+	coordMu sync.Mutex
+	coordSt *coordState
+
 	n     int64
 	label string
 	init  *testv1.ProbeInit
 	log   []string
-	local local         // what a named behaviour keeps in the instance
-	sys   *actor.System // the constructor's, for hooks whose ctx has none
-
-	coordMu sync.Mutex
-	coordSt *coordState
 }
 
 func (p *probe) Add(_ context.Context, r *testv1.AddRequest) (*testv1.AddResponse, error) {
