@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -30,7 +31,14 @@ type behaviour struct {
 // probe is the Probe actor the tests drive. Its fields are guarded by the
 // runtime's serial execution unless a test says otherwise.
 type probe struct {
-	b     *behaviour
+	b *behaviour
+	// What a named behaviour keeps in the instance, and the constructor's
+	// System, for hooks whose ctx has none.
+	local   local
+	sys     *actor.System
+	coordMu sync.Mutex
+	coordSt *coordState
+
 	n     int64
 	label string
 	init  *testv1.ProbeInit
@@ -79,29 +87,41 @@ func (other) Ping(context.Context, *testv1.DoRequest) (*testv1.DoResponse, error
 	return &testv1.DoResponse{Text: "pong"}, nil
 }
 
-// start runs an embedded system hosting Probe with behaviour b, and Other.
-func start(t testing.TB, b *behaviour, opts ...actor.Option) *actor.System {
-	t.Helper()
+// testClasses is the classes every test node hosts: Probe, whose behaviour
+// is the one its init names or else b, and Other.
+func testClasses(b *behaviour) []actor.Registration {
 	if b == nil {
 		b = &behaviour{}
 	}
 	factory := func(ctx context.Context, init *testv1.ProbeInit) (testv1actor.ProbeActor, error) {
+		b := b
+		if name := init.GetBehaviour(); name != "" {
+			if b = behaviours[name]; b == nil {
+				return nil, fmt.Errorf("no behaviour %q", name)
+			}
+		}
 		if b.ctor != nil {
 			if err := b.ctor(ctx, init); err != nil {
 				return nil, err
 			}
 		}
-		p := &probe{b: b, n: init.GetStart(), label: init.GetLabel(), init: init}
+		p := &probe{b: b, n: init.GetStart(), label: init.GetLabel(), init: init, sys: actor.SystemFrom(ctx)}
 		if b.stop != nil {
 			return stoppingProbe{p}, nil
 		}
 		return p, nil
 	}
-	ctx := context.Background()
-	opts = append([]actor.Option{actor.WithLogger(slog.New(slog.DiscardHandler)), actor.WithClasses(
+	return []actor.Registration{
 		testv1actor.RegisterProbe(factory),
 		testv1actor.RegisterOther(func(context.Context, *emptypb.Empty) (testv1actor.OtherActor, error) { return other{}, nil }),
-	)}, opts...)
+	}
+}
+
+// start runs an embedded system hosting Probe with behaviour b, and Other.
+func start(t testing.TB, b *behaviour, opts ...actor.Option) *actor.System {
+	t.Helper()
+	ctx := context.Background()
+	opts = append([]actor.Option{actor.WithLogger(slog.New(slog.DiscardHandler)), actor.WithClasses(testClasses(b)...)}, opts...)
 	sys, err := actor.Start(ctx, opts...)
 	if err != nil {
 		t.Fatalf("Start: %v", err)

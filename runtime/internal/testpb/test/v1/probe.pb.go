@@ -28,10 +28,16 @@ const (
 )
 
 type ProbeInit struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
-	Start         int64                  `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"`
-	Peer          *v1.ActorRef           `protobuf:"bytes,3,opt,name=peer,proto3" json:"peer,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Label string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	Start int64                  `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"`
+	Peer  *v1.ActorRef           `protobuf:"bytes,3,opt,name=peer,proto3" json:"peer,omitempty"`
+	// behaviour names the behaviour a test gives the Probe, from the
+	// behaviours compiled into the test binary, so it exists in every node
+	// process too.
+	Behaviour string `protobuf:"bytes,4,opt,name=behaviour,proto3" json:"behaviour,omitempty"`
+	// coord is the actor the behaviour coordinates through across processes.
+	Coord         *v1.ActorRef `protobuf:"bytes,5,opt,name=coord,proto3" json:"coord,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -83,6 +89,20 @@ func (x *ProbeInit) GetStart() int64 {
 func (x *ProbeInit) GetPeer() *v1.ActorRef {
 	if x != nil {
 		return x.Peer
+	}
+	return nil
+}
+
+func (x *ProbeInit) GetBehaviour() string {
+	if x != nil {
+		return x.Behaviour
+	}
+	return ""
+}
+
+func (x *ProbeInit) GetCoord() *v1.ActorRef {
+	if x != nil {
+		return x.Coord
 	}
 	return nil
 }
@@ -395,11 +415,13 @@ var File_test_v1_probe_proto protoreflect.FileDescriptor
 
 const file_test_v1_probe_proto_rawDesc = "" +
 	"\n" +
-	"\x13test/v1/probe.proto\x12\atest.v1\x1a\x16actor/v1/options.proto\x1a\x12actor/v1/ref.proto\"_\n" +
+	"\x13test/v1/probe.proto\x12\atest.v1\x1a\x16actor/v1/options.proto\x1a\x12actor/v1/ref.proto\"\xa7\x01\n" +
 	"\tProbeInit\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\x03R\x05start\x12&\n" +
-	"\x04peer\x18\x03 \x01(\v2\x12.actor.v1.ActorRefR\x04peer\"F\n" +
+	"\x04peer\x18\x03 \x01(\v2\x12.actor.v1.ActorRefR\x04peer\x12\x1c\n" +
+	"\tbehaviour\x18\x04 \x01(\tR\tbehaviour\x12(\n" +
+	"\x05coord\x18\x05 \x01(\v2\x12.actor.v1.ActorRefR\x05coord\"F\n" +
 	"\n" +
 	"AddRequest\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\x03R\x02by\x12\x16\n" +
@@ -456,27 +478,28 @@ var file_test_v1_probe_proto_goTypes = []any{
 	(*v1.ActorRef)(nil), // 7: actor.v1.ActorRef
 }
 var file_test_v1_probe_proto_depIdxs = []int32{
-	7, // 0: test.v1.ProbeInit.peer:type_name -> actor.v1.ActorRef
-	7, // 1: test.v1.DoRequest.ref:type_name -> actor.v1.ActorRef
-	1, // 2: test.v1.Probe.Add:input_type -> test.v1.AddRequest
-	3, // 3: test.v1.Probe.Get:input_type -> test.v1.GetRequest
-	5, // 4: test.v1.Probe.Do:input_type -> test.v1.DoRequest
-	5, // 5: test.v1.Probe.Read:input_type -> test.v1.DoRequest
-	5, // 6: test.v1.Probe.Io:input_type -> test.v1.DoRequest
-	5, // 7: test.v1.Probe.Retried:input_type -> test.v1.DoRequest
-	5, // 8: test.v1.Other.Ping:input_type -> test.v1.DoRequest
-	2, // 9: test.v1.Probe.Add:output_type -> test.v1.AddResponse
-	4, // 10: test.v1.Probe.Get:output_type -> test.v1.GetResponse
-	6, // 11: test.v1.Probe.Do:output_type -> test.v1.DoResponse
-	6, // 12: test.v1.Probe.Read:output_type -> test.v1.DoResponse
-	6, // 13: test.v1.Probe.Io:output_type -> test.v1.DoResponse
-	6, // 14: test.v1.Probe.Retried:output_type -> test.v1.DoResponse
-	6, // 15: test.v1.Other.Ping:output_type -> test.v1.DoResponse
-	9, // [9:16] is the sub-list for method output_type
-	2, // [2:9] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	7,  // 0: test.v1.ProbeInit.peer:type_name -> actor.v1.ActorRef
+	7,  // 1: test.v1.ProbeInit.coord:type_name -> actor.v1.ActorRef
+	7,  // 2: test.v1.DoRequest.ref:type_name -> actor.v1.ActorRef
+	1,  // 3: test.v1.Probe.Add:input_type -> test.v1.AddRequest
+	3,  // 4: test.v1.Probe.Get:input_type -> test.v1.GetRequest
+	5,  // 5: test.v1.Probe.Do:input_type -> test.v1.DoRequest
+	5,  // 6: test.v1.Probe.Read:input_type -> test.v1.DoRequest
+	5,  // 7: test.v1.Probe.Io:input_type -> test.v1.DoRequest
+	5,  // 8: test.v1.Probe.Retried:input_type -> test.v1.DoRequest
+	5,  // 9: test.v1.Other.Ping:input_type -> test.v1.DoRequest
+	2,  // 10: test.v1.Probe.Add:output_type -> test.v1.AddResponse
+	4,  // 11: test.v1.Probe.Get:output_type -> test.v1.GetResponse
+	6,  // 12: test.v1.Probe.Do:output_type -> test.v1.DoResponse
+	6,  // 13: test.v1.Probe.Read:output_type -> test.v1.DoResponse
+	6,  // 14: test.v1.Probe.Io:output_type -> test.v1.DoResponse
+	6,  // 15: test.v1.Probe.Retried:output_type -> test.v1.DoResponse
+	6,  // 16: test.v1.Other.Ping:output_type -> test.v1.DoResponse
+	10, // [10:17] is the sub-list for method output_type
+	3,  // [3:10] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_test_v1_probe_proto_init() }
