@@ -8,8 +8,8 @@ import (
 
 func TestPlacementGroupStateString(t *testing.T) {
 	for s, want := range map[actor.PlacementGroupState]string{
-		actor.PlacementGroupPending: "PENDING",
-		actor.PlacementGroupCreated: "CREATED",
+		actor.PlacementGroupPending:  "PENDING",
+		actor.PlacementGroupCreated:  "CREATED",
 		actor.PlacementGroupState(0): "PlacementGroupState(0)",
 	} {
 		if got := s.String(); got != want {
