@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +21,7 @@ import (
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
+	"github.com/troupehq/troupe/internal/dial"
 	"github.com/troupehq/troupe/runtime/actor"
 )
 
@@ -145,45 +144,19 @@ func (c *clusterFlags) explain(err error) error {
 }
 
 // newHeadClient returns a client of the head at addr that sends token with
-// every request. Without caFile it speaks HTTP/2 without TLS, as nodes of a
-// cluster without certificates do; with it, HTTP/2 over TLS, trusting the
-// authorities in caFile as well as the system's.
+// every request, the way nodes and drivers reach it: without caFile
+// cleartext HTTP/2, as a cluster without certificates speaks; with it,
+// HTTP/2 over TLS, trusting the authorities in caFile and the system's.
 func newHeadClient(addr, token, caFile string) (actorv1connect.HeadServiceClient, error) {
-	p := new(http.Protocols)
-	if caFile == "" {
-		p.SetUnencryptedHTTP2(true)
-		hc := &http.Client{Transport: &bearer{token: token, next: &http.Transport{Protocols: p}}}
-		return actorv1connect.NewHeadServiceClient(hc, "http://"+addr), nil
+	var tlsConf *tls.Config
+	if caFile != "" {
+		var err error
+		if tlsConf, err = dial.TLSConfig(caFile); err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
 	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("reading --tls-ca: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--tls-ca %s: no PEM certificate in it", caFile)
-	}
-	p.SetHTTP2(true)
-	tr := &http.Transport{Protocols: p, TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	hc := &http.Client{Transport: &bearer{token: token, next: tr}}
-	return actorv1connect.NewHeadServiceClient(hc, "https://"+addr), nil
-}
-
-// bearer sends the cluster token as "Authorization: Bearer <token>".
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	if b.token != "" {
-		r.Header.Set("Authorization", "Bearer "+b.token)
-	}
-	return b.next.RoundTrip(r)
+	hc, scheme := dial.HTTP2Client(tlsConf)
+	return actorv1connect.NewHeadServiceClient(dial.WithToken(hc, token), scheme+"://"+addr), nil
 }
 
 // parseWithArgs parses args, flags and positional arguments in any order,

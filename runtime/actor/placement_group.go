@@ -59,11 +59,33 @@ func (pg *PlacementGroup) ID() string { return pg.id }
 // Bundles returns the number of bundles.
 func (pg *PlacementGroup) Bundles() int { return pg.bundles }
 
+// PlacementGroupState is where a placement group is in its life: pending
+// until every bundle is reserved on a node, then created.
+type PlacementGroupState int
+
+// The states of a placement group.
+const (
+	PlacementGroupPending PlacementGroupState = iota + 1
+	PlacementGroupCreated
+)
+
+// String returns "PENDING" or "CREATED", as listings print them.
+func (s PlacementGroupState) String() string {
+	switch s {
+	case PlacementGroupPending:
+		return "PENDING"
+	case PlacementGroupCreated:
+		return "CREATED"
+	}
+	return fmt.Sprintf("PlacementGroupState(%d)", int(s))
+}
+
 // PlacementGroupInfo is a placement group's state.
 type PlacementGroupInfo struct {
 	ID string
-	// State is "PENDING" until every bundle is reserved, then "CREATED".
-	State string
+	// State is PlacementGroupPending until every bundle is reserved, then
+	// PlacementGroupCreated.
+	State PlacementGroupState
 	// PendingReason says why a PENDING group waits.
 	PendingReason string
 	// Nodes are the ids of the bundles' nodes, in bundle order, once
@@ -128,7 +150,7 @@ func (pg *PlacementGroup) Ready(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if info.State == "CREATED" {
+		if info.State == PlacementGroupCreated {
 			return nil
 		}
 		select {

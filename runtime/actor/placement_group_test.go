@@ -138,7 +138,7 @@ func TestPlacementGroupEmbeddedInfeasibleAndPending(t *testing.T) {
 	if err := pg.Ready(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Ready of a group without room: %v, want a deadline", err)
 	}
-	if info, err := pg.Info(ctx); err != nil || info.State != "PENDING" || info.PendingReason == "" {
+	if info, err := pg.Info(ctx); err != nil || info.State != actor.PlacementGroupPending || info.PendingReason == "" {
 		t.Fatalf("Info = %+v, %v; want PENDING with a reason", info, err)
 	}
 	if err := sys.Kill(ctx, hog, actor.NoRestart()); err != nil {

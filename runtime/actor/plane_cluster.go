@@ -196,9 +196,9 @@ func (p *clusterPlane) groupInfo(ctx context.Context, id string) (PlacementGroup
 	if g.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED {
 		return PlacementGroupInfo{}, errs.Newf(errs.ErrActorNotFound, "placement group %s was removed", id)
 	}
-	info := PlacementGroupInfo{ID: g.GetPlacementGroupId(), State: "PENDING", PendingReason: g.GetPendingReason()}
+	info := PlacementGroupInfo{ID: g.GetPlacementGroupId(), State: PlacementGroupPending, PendingReason: g.GetPendingReason()}
 	if g.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED {
-		info.State = "CREATED"
+		info.State = PlacementGroupCreated
 		for _, b := range g.GetBundles() {
 			info.Nodes = append(info.Nodes, b.GetNodeId())
 		}

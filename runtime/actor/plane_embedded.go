@@ -124,9 +124,9 @@ func (p *embeddedPlane) groupInfo(_ context.Context, id string) (PlacementGroupI
 	if err != nil {
 		return PlacementGroupInfo{}, err
 	}
-	info := PlacementGroupInfo{ID: g.ID, State: "PENDING", PendingReason: g.Reason, Nodes: g.Nodes}
+	info := PlacementGroupInfo{ID: g.ID, State: PlacementGroupPending, PendingReason: g.Reason, Nodes: g.Nodes}
 	if g.Created {
-		info.State = "CREATED"
+		info.State = PlacementGroupCreated
 	}
 	return info, nil
 }

@@ -2,8 +2,6 @@ package actor
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -214,14 +212,7 @@ func withOwnCA(certFile string) Option {
 		if c.cluster.tls != nil || c.cluster.caFile != "" {
 			return
 		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if b, err := os.ReadFile(certFile); err == nil {
-			pool.AppendCertsFromPEM(b)
-		}
-		c.cluster.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		c.cluster.caFile = certFile
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/troupehq/troupe/internal/dial"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 )
 
@@ -114,32 +115,5 @@ func RequireToken(token string, h http.Handler) http.Handler {
 	})
 }
 
-// withToken is an HTTP client transport that adds the cluster token.
-type withToken struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (t *withToken) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+t.token)
-	return t.next.RoundTrip(r)
-}
-
-// AuthClient returns hc with every request carrying token.
-func AuthClient(hc *http.Client, token string) *http.Client {
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	c := *hc
-	c.Transport = &withToken{token: token, next: next}
-	return &c
-}
-
-// CloseIdleConnections closes the wrapped transport's idle connections.
-func (t *withToken) CloseIdleConnections() {
-	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
+// AuthClient returns hc with every request carrying token (dial.WithToken).
+func AuthClient(hc *http.Client, token string) *http.Client { return dial.WithToken(hc, token) }

@@ -43,7 +43,7 @@ func TestPlacementGroups(t *testing.T) {
 		}
 	}
 	gi, err := spread.Info(ctx)
-	if err != nil || gi.State != "CREATED" || len(gi.Nodes) != 2 || gi.Nodes[0] != n0 || gi.Nodes[1] != n1 {
+	if err != nil || gi.State != actor.PlacementGroupCreated || len(gi.Nodes) != 2 || gi.Nodes[0] != n0 || gi.Nodes[1] != n1 {
 		t.Fatalf("STRICT_SPREAD group %+v, %v; want CREATED on [%s %s]", gi, err, n0, n1)
 	}
 
@@ -82,7 +82,7 @@ func TestPlacementGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info, err := three.Info(ctx); err != nil || info.State != "PENDING" || info.PendingReason == "" {
+	if info, err := three.Info(ctx); err != nil || info.State != actor.PlacementGroupPending || info.PendingReason == "" {
 		t.Fatalf("STRICT_SPREAD of 3 on 2 nodes: %+v, %v; want PENDING with a reason", info, err)
 	}
 	waiting := spawn(t, sys, testv1actor.ProbeOptions().PlacementGroup(three, 2))
@@ -131,7 +131,7 @@ func TestPlacementGroups(t *testing.T) {
 	c.startHead(port, "--num-cpus", "4")
 	eventually(t, "the restarted head to know the pack group", func() bool {
 		info, err := pack.Info(ctx)
-		return err == nil && info.State == "CREATED" && info.Nodes[0] == packNode && info.Nodes[1] == packNode
+		return err == nil && info.State == actor.PlacementGroupCreated && info.Nodes[0] == packNode && info.Nodes[1] == packNode
 	})
 	var again *testv1actor.ProbeHandle
 	eventually(t, "a spawn into the pack group after the restart", func() bool {

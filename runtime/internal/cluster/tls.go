@@ -2,37 +2,20 @@ package cluster
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 
-	"github.com/troupehq/troupe/runtime/internal/transport"
+	"github.com/troupehq/troupe/internal/dial"
 )
 
 // HTTPClient returns the HTTP client a process reaches the head and the
-// nodes with, and the URL scheme that goes with it: cleartext HTTP/2
-// ("http") without tlsConf, HTTP/2 over TLS ("https") with it.
-func HTTPClient(tlsConf *tls.Config) (*http.Client, string) {
-	if tlsConf == nil {
-		return transport.NewH2CClient(), "http"
-	}
-	return transport.NewHTTP2Client(tlsConf), "https"
-}
+// nodes with, and the URL scheme that goes with it (dial.HTTP2Client).
+func HTTPClient(tlsConf *tls.Config) (*http.Client, string) { return dial.HTTP2Client(tlsConf) }
 
-// ClientTLS returns the TLS configuration of a client that trusts the
-// certificate authorities in the PEM file caFile.
-func ClientTLS(caFile string) (*tls.Config, error) {
-	b, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("TLS certificate authority: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("TLS certificate authority: no PEM certificate in %s", caFile)
-	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
-}
+// ClientTLS returns the TLS configuration of a client of the cluster: the
+// system's certificate authorities and those in the PEM file caFile
+// (dial.TLSConfig), the same set the troupe CLI trusts.
+func ClientTLS(caFile string) (*tls.Config, error) { return dial.TLSConfig(caFile) }
 
 // ServeTLS makes srv speak HTTP/1.1 and HTTP/2 over TLS only, with the
 // certificate and key in the PEM files certFile and keyFile.

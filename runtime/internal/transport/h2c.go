@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"net/http"
 	"time"
+
+	"github.com/troupehq/troupe/internal/dial"
 )
 
 // The limits of a connection to a server from NewH2CServer.
@@ -69,26 +71,9 @@ func NewH2CClient() *http.Client { return NewHTTP2Client(nil) }
 
 // NewHTTP2Client returns an HTTP/2 client tuned like [NewH2CClient]:
 // cleartext with prior knowledge when tlsConf is nil, over TLS with tlsConf
-// (which it copies) otherwise. Both kinds of cluster share one set of
-// buffer sizes and liveness pings.
+// (which it copies) otherwise: the client every Troupe process reaches a
+// cluster with.
 func NewHTTP2Client(tlsConf *tls.Config) *http.Client {
-	p := new(http.Protocols)
-	tr := &http.Transport{
-		Protocols:          p,
-		DisableCompression: true,
-		HTTP2: &http.HTTP2Config{
-			MaxReceiveBufferPerConnection: 4<<20 - 1,
-			MaxReceiveBufferPerStream:     4<<20 - 1,
-			SendPingTimeout:               15 * time.Second,
-			PingTimeout:                   10 * time.Second,
-		},
-	}
-	if tlsConf == nil {
-		p.SetUnencryptedHTTP2(true)
-	} else {
-		p.SetHTTP2(true)
-		tr.TLSClientConfig = tlsConf.Clone()
-		tr.ForceAttemptHTTP2 = true
-	}
-	return &http.Client{Transport: tr}
+	hc, _ := dial.HTTP2Client(tlsConf)
+	return hc
 }
