@@ -56,7 +56,6 @@ var knownFailures = map[string]string{
 	"TestNoTaskRetriesFailInFlightCalls/cluster":     "ListActors shows 0 pending calls for an actor with 2 calls queued (without the wait, a call made before Kill reached the restarted actor and ran)",
 	"TestCallerDeadlineIsContextDeadline/cluster":    "when the caller's deadline ends a call, Get returns a deadline_exceeded *connect.Error that errors.Is(err, context.DeadlineExceeded) does not match",
 	"TestContextErrorsReachTheCaller/cluster":        "a method returning context.DeadlineExceeded or context.Canceled reaches the caller as a *connect.Error (deadline_exceeded, canceled) that errors.Is does not match to the context error",
-	"TestNodeAffinity/embedded":                      "hard NodeAffinity to an unknown node fails as ErrInfeasible (\"can never be placed\"), not ErrUnschedulable as documented",
 }
 
 // Resources of the cluster's nodes. The head and the first node have CPUs

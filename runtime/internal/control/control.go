@@ -93,13 +93,15 @@ func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, e
 		}
 	}
 	host, reason, feasible := c.chooseLocked(req.Class.Name, spec)
+	if spec.NodeAffinity != "" && !spec.AffinitySoft && !feasible {
+		// As on a cluster: hard affinity to a node that is not there, or
+		// can never fit the actor, is unschedulable.
+		c.mu.Unlock()
+		return nil, false, errs.Newf(errs.ErrUnschedulable, "actor %s: %s", req.Class.Name, reason)
+	}
 	if !feasible && (c.embedded || len(c.nodes) == 0) {
 		c.mu.Unlock()
 		return nil, false, errs.Newf(errs.ErrInfeasible, "actor %s can never be placed: %s", req.Class.Name, reason)
-	}
-	if spec.NodeAffinity != "" && !spec.AffinitySoft && !feasible {
-		c.mu.Unlock()
-		return nil, false, errs.Newf(errs.ErrUnschedulable, "actor %s: %s", req.Class.Name, reason)
 	}
 	target := host
 	if target == nil {
