@@ -342,21 +342,31 @@ func (h *Head) deadLocked(a *headActor, w *write, cause errs.Cause) []func() {
 // killLocked kills a for good with cause: recorded dead at once, and its
 // node told to stop it.
 func (h *Head) killLocked(a *headActor, w *write, cause errs.Cause) []func() {
-	in := a.info()
-	addr, id := in.GetNodeAddress(), in.GetActorId()
+	stop := h.stopOnNodeLocked(a, cause, false)
 	todo := h.deadLocked(a, w, cause)
-	if addr != "" {
-		c := h.client(addr)
-		todo = append(todo, func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_, err := c.KillActor(ctx, connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Cause: CauseToProto(cause)}))
-			if err != nil {
-				h.cfg.Log.Debug("kill on node failed", "actor_id", id, "address", addr, "error", err)
-			}
-		})
+	if stop != nil {
+		todo = append(todo, stop)
 	}
 	return todo
+}
+
+// stopOnNodeLocked returns the request that tells a's node to kill it
+// (and restart it, with restart), or nil while a is on no node.
+func (h *Head) stopOnNodeLocked(a *headActor, cause errs.Cause, restart bool) func() {
+	in := a.info()
+	addr, id := in.GetNodeAddress(), in.GetActorId()
+	if addr == "" {
+		return nil
+	}
+	c := h.client(addr)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := c.KillActor(ctx, connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Restart: restart, Cause: CauseToProto(cause)}))
+		if err != nil {
+			h.cfg.Log.Debug("kill on node failed", "actor_id", id, "address", addr, "error", err)
+		}
+	}
 }
 
 // endJobLocked ends a job: its actors that are not detached die.

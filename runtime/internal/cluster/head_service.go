@@ -315,10 +315,12 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 	cause := errs.Cause{Kind: errs.CauseKilled, Message: msg}
 	var w write
 	var todo []func()
+	var stop func() // the node's kill of the actor, which Kill waits for
 	switch {
 	case a.dead():
 	case req.Msg.GetNoRestart():
-		todo = h.killLocked(a, &w, cause)
+		stop = h.stopOnNodeLocked(a, cause, false)
+		todo = h.deadLocked(a, &w, cause)
 		todo = append(todo, h.placePendingLocked(&w)...)
 	case a.info().GetNodeAddress() == "":
 		// Not placed yet: it spends a restart and waits for a node again.
@@ -330,14 +332,21 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 		todo = h.deadLocked(a, &w, cause)
 		todo = append(todo, h.placePendingLocked(&w)...)
 	default:
-		c, id := h.client(a.info().GetNodeAddress()), a.info().GetActorId()
-		todo = append(todo, func() {
-			_, _ = c.KillActor(context.WithoutCancel(ctx), connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Restart: true, Cause: CauseToProto(cause)}))
-		})
+		stop = h.stopOnNodeLocked(a, cause, true)
 	}
 	h.persistLocked(&w)
 	h.mu.Unlock()
 	h.run(todo)
+	if stop != nil {
+		// Kill returns once the node has stopped the actor, so that a call
+		// made after it cannot reach the instance it killed.
+		done := make(chan struct{})
+		h.run([]func(){func() { defer close(done); stop() }})
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
 	return connect.NewResponse(&actorv1.KillActorResponse{}), nil
 }
 
