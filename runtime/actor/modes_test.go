@@ -40,20 +40,14 @@ const runKnownEnv = "TROUPE_TEST_RUN_KNOWN_FAILURES"
 // mode yet, with what was observed. Each entry is a runtime bug: remove it
 // when the fix lands.
 var knownFailures = map[string]string{
-	"TestConcurrencyGroups/cluster":                  "ListActors shows 0 running and 0 pending calls for an actor with 2 io calls running and 1 queued",
 	"TestApplicationErrorsUnchanged/cluster":         "a method's *connect.Error arrives with its code and message but without its metadata (x-widget)",
 	"TestPanicRestartsWithFreshState/cluster":        "ListActors still shows ALIVE (restarts 2, no death cause) after calls fail with actor-died; sometimes",
 	"TestExitActorAndStopHook/cluster":               "ListActors still shows ALIVE after ExitActor, when calls already fail with actor-died (exited); sometimes",
-	"TestKillWithRestart/cluster":                    "a call made after Kill returned succeeds on the actor with no restarts left: Kill returns before the actor is dead; sometimes",
 	"TestCancelledQueuedCallsNeverRun/cluster":       "cancelled queued calls report canceled but stay in the node's queue: the next calls fail with resource_exhausted (6 pending, limit 6), or a cancelled call runs (6 ran, want 5)",
 	"TestCallCycleDeadlock/cluster":                  "a call cycle A→B→A across processes hangs until the caller's deadline instead of failing with ErrDeadlock",
 	"TestShutdownFailsLaterCalls/cluster":            "the Stop hook of an actor owned by a driver does not run when the driver shuts down (not within 10 s either)",
 	"TestPlacementGroupReservesAndFrees/cluster":     "an actor larger than its bundle fails with failed_precondition, but errors.Is(err, ErrInfeasible) is false",
 	"TestCallsBeforeConstructorReturnsQueue/cluster": "ListActors still shows PENDING_CREATION after a queued call has returned its result; sometimes (1 run in 5)",
-	"TestKilledNameIsFreeAndOldHandlesFail/cluster":  "a call made after Kill(NoRestart) returned succeeds: Kill returns before the actor is dead; sometimes (1 run in 5)",
-	"TestKillFromAnotherActor/cluster":               "a call made after an actor's Kill(NoRestart) returned succeeds: Kill returns before the actor is dead; sometimes (2 runs in 10)",
-	"TestFinishedCallsAreNotRetried/cluster":         "a call made after Kill returned ran twice (0,1,2,3,3): it reached the old instance, which the kill then ended; Kill returns before the actor is dead; sometimes",
-	"TestNoTaskRetriesFailInFlightCalls/cluster":     "ListActors shows 0 pending calls for an actor with 2 calls queued (without the wait, a call made before Kill reached the restarted actor and ran)",
 	"TestCallerDeadlineIsContextDeadline/cluster":    "when the caller's deadline ends a call, Get returns a deadline_exceeded *connect.Error that errors.Is(err, context.DeadlineExceeded) does not match",
 	"TestContextErrorsReachTheCaller/cluster":        "a method returning context.DeadlineExceeded or context.Canceled reaches the caller as a *connect.Error (deadline_exceeded, canceled) that errors.Is does not match to the context error",
 }
