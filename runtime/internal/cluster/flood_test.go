@@ -1,0 +1,149 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/troupehq/troupe/runtime/actor"
+	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
+	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
+)
+
+// floodDuration is how long the flood tests flood: TROUPE_FLOOD_SECONDS,
+// 5 s by default.
+func floodDuration(t *testing.T) time.Duration {
+	if v := os.Getenv("TROUPE_FLOOD_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			t.Fatalf("TROUPE_FLOOD_SECONDS=%q: want a positive number of seconds", v)
+		}
+		return time.Duration(n) * time.Second
+	}
+	return 5 * time.Second
+}
+
+// rssBytes reads a process's resident set size from /proc.
+func rssBytes(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("VmRSS %q: %v", rest, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
+}
+
+// flood makes calls that sleep 1 ms at h from several goroutines for d,
+// each call bounded by a short deadline, at most outstanding calls per
+// goroutine in the driver. It returns how many calls it made.
+func flood(ctx context.Context, h *testv1actor.ProbeHandle, d time.Duration, stop <-chan struct{}) int64 {
+	const goroutines, outstanding = 4, 20000
+	var made atomic.Int64
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ring := make([]*actor.Future[*testv1.DoResponse], outstanding)
+			cancels := make([]context.CancelFunc, outstanding)
+			defer func() {
+				for i, f := range ring {
+					if f != nil {
+						<-f.Done()
+						cancels[i]()
+					}
+				}
+			}()
+			for i := 0; ; i = (i + 1) % outstanding {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if f := ring[i]; f != nil {
+					select {
+					case <-f.Done():
+					case <-stop:
+						return
+					}
+					cancels[i]()
+				}
+				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				ring[i], cancels[i] = h.Do(cctx, &testv1.DoRequest{Key: "sleep", Arg: 1}), cancel
+				made.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return made.Load()
+}
+
+// A flood of calls at a slow actor leaves the node's memory within the
+// bound its calls-in-flight limit sets: calls beyond it wait in the
+// caller, not on the node.
+func TestFloodBoundsNodeMemory(t *testing.T) {
+	d := floodDuration(t)
+	c := newCluster(t, "--heartbeat-timeout", "30s", "--max-calls-in-flight", "10000")
+	sys := c.connect("flood")
+	h := spawn(t, sys, testv1actor.ProbeOptions())
+	nodeOf(t, h) // the actor runs, on the head's node
+	pid := c.head.cmd.Process.Pid
+	base := rssBytes(t, pid)
+
+	stop := make(chan struct{})
+	var peak atomic.Int64
+	var made int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		made = flood(context.Background(), h, d, stop)
+	}()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if r := rssBytes(t, pid); r > peak.Load() {
+			peak.Store(r)
+		}
+		time.Sleep(50 * time.Millisecond) // sampling, not synchronisation
+	}
+	close(stop)
+	<-done
+
+	// 10,000 calls in flight at a few KiB each (envelope, request, the
+	// call in the mailbox and its deadline timer), plus the stream's
+	// buffers and the garbage collector's headroom.
+	const bound = 64 << 20
+	rise := peak.Load() - base
+	t.Logf("flood of %v: %d calls made, node RSS %.1f MiB before, peak %.1f MiB (+%.1f MiB)",
+		d, made, float64(base)/(1<<20), float64(peak.Load())/(1<<20), float64(rise)/(1<<20))
+	if rise > bound {
+		t.Errorf("node RSS rose %.1f MiB under the flood, more than the %d MiB bound", float64(rise)/(1<<20), bound>>20)
+	}
+
+	// The node still answers at once.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := h.Do(ctx, &testv1.DoRequest{Key: "echo", Arg: 1}).Get(ctx); err != nil {
+		t.Fatalf("a call after the flood: %v", err)
+	}
+}
+
+var _ = errors.Is
+var _ = connect.CodeResourceExhausted
