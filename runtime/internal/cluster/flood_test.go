@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,5 +146,70 @@ func TestFloodBoundsNodeMemory(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
-var _ = connect.CodeResourceExhausted
+// A call the flooded actor refuses for max_pending_calls learns it at
+// once: about as soon as a call to an idle actor on the same node, during
+// the same flood, gets its answer — not behind the flood's calls.
+func TestFloodRejectsAtOnce(t *testing.T) {
+	d := floodDuration(t)
+	c := newCluster(t, "--heartbeat-timeout", "30s")
+	flooder := c.connect("flood")
+	h := spawn(t, flooder, testv1actor.ProbeOptions().MaxPendingCalls(10))
+	nodeOf(t, h)
+	other := c.connect("flood") // a second caller, with a stream of its own
+	idle := spawn(t, other, testv1actor.ProbeOptions())
+	nodeOf(t, idle)
+	target, err := testv1actor.ProbeFromRef(context.Background(), other, h.Ref().Proto())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		flood(context.Background(), h, d, stop)
+	}()
+	defer func() { close(stop); <-done }()
+
+	// During the flood, alternately time a call to the idle actor and one
+	// the flooded actor refuses.
+	var idleTimes, refusedTimes []time.Duration
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		start := time.Now()
+		_, err := idle.Do(ctx, &testv1.DoRequest{Key: "echo"}).Get(ctx)
+		idleTimes = append(idleTimes, time.Since(start))
+		if err != nil {
+			cancel()
+			t.Fatalf("call to the idle actor: %v", err)
+		}
+		start = time.Now()
+		_, err = target.Do(ctx, &testv1.DoRequest{Key: "sleep", Arg: 1}).Get(ctx)
+		took := time.Since(start)
+		cancel()
+		if err == nil {
+			continue // the flood left room in the mailbox this time
+		}
+		if !errors.Is(err, actor.ErrPendingCallsLimit) || connect.CodeOf(err) != connect.CodeResourceExhausted {
+			t.Fatalf("call to the flooded actor: %v, want resource_exhausted for max_pending_calls", err)
+		}
+		refusedTimes = append(refusedTimes, took)
+	}
+	if len(refusedTimes) < 5 {
+		t.Fatalf("only %d calls refused during the flood", len(refusedTimes))
+	}
+	idleMed, refusedMed := median(idleTimes), median(refusedTimes)
+	t.Logf("during the flood: %d idle calls, median %v; %d refused, median %v", len(idleTimes), idleMed, len(refusedTimes), refusedMed)
+	// A refusal costs what an answer from an idle actor costs; allow a
+	// loaded machine a wide margin.
+	if refusedMed > 5*idleMed {
+		t.Errorf("refused calls took %v (median), idle calls %v: the refusal waited behind the flood", refusedMed, idleMed)
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
