@@ -190,3 +190,18 @@ func TestWindowEnforcedOnNode(t *testing.T) {
 		h.next(t) // the window's calls reached the dispatcher
 	}
 }
+
+// A caller uses the window its node grants, beyond the 64 calls it
+// assumes before the grant.
+func TestWindowGrant(t *testing.T) {
+	h := newHeld()
+	n := startNode(t, "127.0.0.1:0", h) // the default window
+	c := dial(t, n)
+	const calls = 1000
+	for i := range calls {
+		c.Call(context.Background(), call("/p.S/M", strconv.Itoa(i)))
+	}
+	for range calls {
+		h.next(t) // all of them reach the node unanswered
+	}
+}
