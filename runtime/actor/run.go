@@ -42,8 +42,10 @@ import (
 // the head's tables too), --idle-timeout D (default 2m: a connection idle
 // that long is closed, and one that sends no request headers within
 // min(10s, D)), --max-connections N (default 4096 open at once; more are
-// closed as they arrive; 0: no limit), and for TLS --tls-cert FILE
-// --tls-key FILE [--tls-ca FILE].
+// closed as they arrive; 0: no limit), --max-calls-in-flight N (calls from
+// other processes the node holds at once, 100,000 by default; see
+// docs/semantics.md), and for TLS --tls-cert FILE --tls-key FILE
+// [--tls-ca FILE].
 //
 // With --tls-cert and --tls-key (PEM files) the node serves HTTP/2 over
 // TLS only, and reaches the head and other nodes over TLS, trusting the
@@ -96,6 +98,7 @@ type nodeFlags struct {
 	deadRetention     int
 	idleTimeout       time.Duration
 	maxConns          int
+	maxCallsInFlight  int
 }
 
 func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
@@ -121,6 +124,7 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	fs.StringVar(&f.labels, "labels", "", "labels as k=v,k=v")
 	fs.DurationVar(&f.heartbeat, "heartbeat-interval", time.Second, "head: how often nodes and drivers heartbeat")
 	fs.DurationVar(&f.heartbeatTimeout, "heartbeat-timeout", 10*time.Second, "head: silence after which a node or driver is dead")
+	fs.IntVar(&f.maxCallsInFlight, "max-calls-in-flight", transport.DefaultMaxCallsInFlight, "how many calls from other nodes and drivers the node holds at once; each caller's stream holds at most 10,000 of them and keeps the rest waiting on its side")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve TLS with this PEM certificate (with --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "trust these PEM certificate authorities for the head and nodes (default: the system's and --tls-cert)")
@@ -133,6 +137,9 @@ func parseNodeFlags(args []string) (*nodeFlags, []Option, error) {
 	}
 	retentionSet := false
 	fs.Visit(func(fl *flag.Flag) { retentionSet = retentionSet || fl.Name == "dead-actor-retention" })
+	if f.maxCallsInFlight <= 0 {
+		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --max-calls-in-flight %d must be positive", f.maxCallsInFlight)
+	}
 	if retentionSet && f.deadRetention < 0 {
 		return nil, nil, errs.Newf(errs.ErrInvalidOption, "start: --dead-actor-retention %d: the number of dead actors kept cannot be negative", f.deadRetention)
 	}
@@ -336,7 +343,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		mux.Handle(actorv1connect.NewHeadServiceHandler(head, interceptors))
 	}
 	mux.Handle(actorv1connect.NewNodeServiceHandler(agent, interceptors))
-	mux.Handle(transport.NewHandler(agent, transport.WithLogger(cfg.log)))
+	mux.Handle(transport.NewHandler(agent, transport.WithLogger(cfg.log), transport.WithMaxCallsInFlight(f.maxCallsInFlight)))
 	// Every other path is the gateway: the registered classes at their
 	// Connect paths and the control service, for callers in any language.
 	// It reaches actors wherever they live, through the head and the

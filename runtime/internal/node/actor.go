@@ -98,6 +98,7 @@ type Actor struct {
 	readers  int32
 	writers  int32
 	pending  int32
+	dropped  int32 // calls cancelled in the queues since they were last compacted
 	workers  int32 // goroutines running calls or the constructor
 	inst     any
 	epoch    uint64
@@ -306,6 +307,16 @@ func (a *Actor) cancelCall(c *Call, cause error) {
 		return
 	}
 	a.pending--
+	// A cancelled call leaves the queue when it reaches the head; under a
+	// flood of calls that time out before that, the queues are compacted
+	// once they hold more cancelled calls than live ones, so that they
+	// stay in proportion to the calls pending.
+	if a.dropped++; a.dropped > 64 && a.dropped > a.pending {
+		for i := range a.groups() {
+			a.group(i).q.compact(func(c *Call) bool { return c.state.Load() == callQueued })
+		}
+		a.dropped = 0
+	}
 	a.mu.Unlock()
 	c.unwatch()
 	c.complete(nil, errs.FromContext(cause))

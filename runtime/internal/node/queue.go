@@ -63,3 +63,25 @@ func (q *queue) drain(into []*Call) []*Call {
 	}
 	return into
 }
+
+// compact removes the calls for which keep is false, keeping the order of
+// the others.
+func (q *queue) compact(keep func(*Call) bool) {
+	if q.buf == nil {
+		if q.n == 1 && !keep(q.one) {
+			q.one, q.n = nil, 0
+		}
+		return
+	}
+	n := int32(0)
+	for i := range int(q.n) {
+		if c := q.at(i); keep(c) {
+			q.buf[(int(q.head)+int(n))%len(q.buf)] = c
+			n++
+		}
+	}
+	for i := n; i < q.n; i++ {
+		q.buf[(int(q.head)+int(i))%len(q.buf)] = nil
+	}
+	q.n = n
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -136,59 +137,6 @@ func (c *Conn) session() (*session, error) {
 	return c.sess, nil
 }
 
-// Pending is a call on its way: Done is closed when its result is ready.
-type Pending struct {
-	s    *session
-	id   uint64
-	stop func() bool // stops the watch on the caller's ctx
-	done chan struct{}
-	then Receiver // instead of done, for CallFunc
-	res  *actorv1.ResultEnvelope
-	err  error
-}
-
-// Cancel ends the call with canceled, as its ctx ending would, and tells
-// the node to cancel it. It does nothing once the call has its result.
-func (p *Pending) Cancel() {
-	if p.s != nil {
-		p.s.abandon(p, context.Canceled)
-	}
-}
-
-// Done is closed when the call's result is ready.
-func (p *Pending) Done() <-chan struct{} { return p.done }
-
-// Result returns the node's result once Done is closed; an error the
-// method returned travels inside it (see [EnvelopeToError]). err is set
-// instead when no result came: a *connect.Error with code unavailable when
-// the stream failed or the Conn was closed, canceled or deadline_exceeded
-// when the caller's ctx ended first, resource_exhausted when the call did
-// not fit in a stream message.
-func (p *Pending) Result() (*actorv1.ResultEnvelope, error) {
-	<-p.done
-	return p.res, p.err
-}
-
-func (p *Pending) finish(res *actorv1.ResultEnvelope, err error) {
-	p.res, p.err = res, err
-	if p.then != nil {
-		p.then.Receive(res, err)
-		return
-	}
-	close(p.done)
-}
-
-// finishLater is finish for a call that failed before it was queued: a
-// CallFunc caller may still hold the locks its f takes, so f runs on a
-// goroutine of its own.
-func (p *Pending) finishLater(res *actorv1.ResultEnvelope, err error) {
-	if p.then != nil {
-		go p.finish(res, err)
-		return
-	}
-	p.finish(res, err)
-}
-
 // session is one call stream of a Conn.
 type session struct {
 	conn   *Conn
@@ -208,8 +156,13 @@ type session struct {
 	err     error // why the stream failed; set once
 	nextID  uint64
 	pending map[uint64]*Pending
-	calls   outbox[*actorv1.CallEnvelope]
-	cancels []uint64
+	calls   outbox[*Pending] // calls waiting to be sent
+	cancels []uint64         // of calls sent
+	// window is how many calls the node lets the stream have in flight:
+	// sent and not yet answered, or cancelled by a cancel sent. inFlight
+	// counts them; calls beyond the window wait in calls.
+	window   int
+	inFlight int
 }
 
 func newSession(c *Conn) *session {
@@ -221,6 +174,7 @@ func newSession(c *Conn) *session {
 		cancel:  cancel,
 		wake:    make(chan struct{}, 1),
 		pending: make(map[uint64]*Pending),
+		window:  minCallWindow, // until the node's grant arrives
 	}
 	go s.write()
 	go s.read()
@@ -241,10 +195,15 @@ func (s *session) submit(ctx context.Context, p *Pending, env *actorv1.CallEnvel
 	// its call itself: one goroutine hand-off less for a call made alone.
 	// Once calls are in flight the writer sends, so that calls made
 	// meanwhile go together.
-	alone := len(s.pending) == 1 && s.calls.empty() && len(s.cancels) == 0 && s.sent.Load() && s.sendMu.TryLock()
+	alone := len(s.pending) == 1 && s.calls.empty() && len(s.cancels) == 0 && s.inFlight < s.window &&
+		s.sent.Load() && s.sendMu.TryLock()
 	wake := false
-	if !alone {
-		wake = s.calls.push(env, size) && len(s.cancels) == 0
+	if alone {
+		p.sent = true
+		s.inFlight++
+	} else {
+		p.env = env
+		wake = s.calls.push(p, size) && len(s.cancels) == 0
 	}
 	if ctx.Done() != nil {
 		// AfterFunc never runs f inline, so setting stop under the lock
@@ -283,7 +242,7 @@ func (s *session) signal() {
 }
 
 // abandon completes p with cause (its ctx's error) and tells the node to
-// cancel it.
+// cancel it; a call still queued is dropped instead.
 func (s *session) abandon(p *Pending, cause error) {
 	s.mu.Lock()
 	if s.pending[p.id] != p {
@@ -291,8 +250,15 @@ func (s *session) abandon(p *Pending, cause error) {
 		return // the result or the stream's failure came first
 	}
 	delete(s.pending, p.id)
-	wake := s.calls.empty() && len(s.cancels) == 0
-	s.cancels = append(s.cancels, p.id)
+	wake := false
+	if p.sent {
+		// Its place in the window is free once the cancel is sent. The
+		// writer may be idle with calls waiting for a place: wake it.
+		wake = len(s.cancels) == 0
+		s.cancels = append(s.cancels, p.id)
+	} else {
+		p.env = nil // the writer skips it
+	}
 	s.mu.Unlock()
 	if wake {
 		s.signal()
@@ -303,8 +269,8 @@ func (s *session) abandon(p *Pending, cause error) {
 	p.finish(nil, errs.FromContext(cause))
 }
 
-// write sends queued calls and cancels, everything queued at once, until
-// the stream fails.
+// write sends queued calls, as many as the window has room for, and
+// cancels until the stream fails.
 func (s *session) write() {
 	defer func() {
 		if s.sent.Load() {
@@ -315,6 +281,7 @@ func (s *session) write() {
 	}()
 	var msg actorv1.CallsRequest
 	var spareCancels []uint64
+	var batch []*Pending
 	for {
 		select {
 		case <-s.wake:
@@ -333,28 +300,38 @@ func (s *session) write() {
 				s.sendMu.Unlock()
 				return
 			}
-			if s.calls.empty() && len(s.cancels) == 0 {
+			room := s.window - s.inFlight
+			if (s.calls.empty() || room <= 0) && len(s.cancels) == 0 {
 				s.mu.Unlock()
 				s.sendMu.Unlock()
 				break
 			}
-			var all bool
-			msg.Calls, all = s.calls.take(s.conn.cfg.maxBatchBytes)
-			if all {
-				// A cancel goes no earlier than its call: only with the
-				// last of the queued calls.
-				msg.Cancels, s.cancels = s.cancels, spareCancels[:0]
+			if room > 0 && !s.calls.empty() {
+				batch, _ = s.calls.take(s.conn.cfg.maxBatchBytes, room)
+				for _, p := range batch {
+					if p.env != nil { // else abandoned while queued
+						msg.Calls = append(msg.Calls, p.env)
+						p.env, p.sent = nil, true
+					}
+				}
+				s.calls.recycle(batch)
 			}
+			// Cancels are of calls sent in earlier messages; the node
+			// applies them before this message's calls.
+			msg.Cancels, s.cancels = s.cancels, spareCancels[:0]
+			s.inFlight += len(msg.Calls) - len(msg.Cancels)
 			s.mu.Unlock()
 			elideRepeats(msg.Calls)
 			err := s.stream.Send(&msg)
 			s.sendMu.Unlock()
 			s.sent.Store(true)
-			s.mu.Lock()
-			s.calls.recycle(msg.Calls)
-			s.mu.Unlock()
+			clear(msg.Calls)
+			msg.Calls = msg.Calls[:0]
+			if cap(msg.Calls) > 1<<16 {
+				msg.Calls = nil
+			}
 			spareCancels = msg.Cancels
-			msg.Calls, msg.Cancels = nil, nil
+			msg.Cancels = nil
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					s.fail(err)
@@ -388,11 +365,23 @@ func elideRepeats(calls []*actorv1.CallEnvelope) {
 func (s *session) read() {
 	defer func() { _ = s.stream.CloseResponse() }()
 	var done []*Pending
+	granted := false
 	for {
 		msg, err := s.stream.Receive()
 		if err != nil {
 			s.fail(err)
 			return
+		}
+		if !granted {
+			// The node's first message comes with the headers that
+			// grant the window.
+			granted = true
+			if n, err := strconv.Atoi(s.stream.ResponseHeader().Get(windowHeader)); err == nil && n > minCallWindow {
+				s.mu.Lock()
+				s.window = n
+				s.mu.Unlock()
+				s.signal()
+			}
 		}
 		s.mu.Lock()
 		for _, r := range msg.GetResults() {
@@ -402,7 +391,13 @@ func (s *session) read() {
 				done = append(done, p)
 			}
 		}
+		// Each answered call frees its place in the window.
+		s.inFlight -= len(done)
+		wake := len(done) > 0 && !s.calls.empty() && s.inFlight+len(done) >= s.window
 		s.mu.Unlock()
+		if wake {
+			s.signal()
+		}
 		for i, p := range done {
 			if p.stop != nil {
 				p.stop()

@@ -25,6 +25,17 @@
 // actor id or procedure that repeats the previous call's is left out and
 // filled back in by the node.
 //
+// Flow control is by calls, not bytes: a node grants each stream a window
+// ([WithCallWindow]) in the headers of its first, empty, message, and a
+// Conn keeps no more calls in flight on the node than that, sent and not
+// yet answered or cancelled; the rest wait in the Conn's queue, in order,
+// each until there is room or its ctx ends (one cancelled while it waits is
+// never sent). Until the grant arrives a Conn assumes 64. The node applies
+// a message's cancels before its calls, so the places they free are free
+// for the calls that came with them, and refuses at once, with
+// resource_exhausted, a call beyond the stream's window or beyond the
+// node's limit over all streams ([WithMaxCallsInFlight]).
+//
 // The transport does not know message types. A [CallEnvelope] carries the
 // serialized request and the full method name ("/pkg.Svc/Method"); a
 // [ResultEnvelope] carries the serialized response or a Connect error code,

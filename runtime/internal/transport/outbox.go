@@ -20,12 +20,12 @@ func (o *outbox[T]) push(x T, n int) (wasEmpty bool) {
 
 func (o *outbox[T]) empty() bool { return len(o.items) == 0 }
 
-// take removes the oldest items whose sizes add up to at most budget bytes,
-// and always at least one, and returns them in order. all reports whether
-// the outbox is now empty.
-func (o *outbox[T]) take(budget int) (batch []T, all bool) {
+// take removes the oldest items, at most max of them, whose sizes add up to
+// at most budget bytes, and always at least one, and returns them in order.
+// all reports whether the outbox is now empty. max must be positive.
+func (o *outbox[T]) take(budget, max int) (batch []T, all bool) {
 	n, total := 0, 0
-	for n < len(o.items) && (n == 0 || total+o.sizes[n] <= budget) {
+	for n < len(o.items) && n < max && (n == 0 || total+o.sizes[n] <= budget) {
 		total += o.sizes[n]
 		n++
 	}

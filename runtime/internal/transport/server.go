@@ -3,10 +3,14 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"runtime"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -81,7 +85,7 @@ func (r Reply) StreamContext() context.Context { return r.s.ctx }
 // on the node's mux next to its other Connect handlers.
 func NewHandler(d Dispatcher, opts ...Option) (string, http.Handler) {
 	cfg := newConfig(opts)
-	h := &handler{d: d, cfg: cfg}
+	h := &handler{d: d, cfg: cfg, inFlight: new(atomic.Int64)}
 	return CallsProcedure, connect.NewBidiStreamHandler(CallsProcedure, h.serve,
 		connect.WithReadMaxBytes(cfg.maxMessageBytes),
 		connect.WithSendMaxBytes(cfg.maxMessageBytes),
@@ -90,8 +94,9 @@ func NewHandler(d Dispatcher, opts ...Option) (string, http.Handler) {
 }
 
 type handler struct {
-	d   Dispatcher
-	cfg config
+	d        Dispatcher
+	cfg      config
+	inFlight *atomic.Int64 // calls in flight on all of the handler's streams
 }
 
 // serverStream is one caller's stream on the node: the calls running for
@@ -104,6 +109,8 @@ type serverStream struct {
 	// is the call's, and calls end through their Canceler.
 	values context.Context
 	wake   chan struct{}
+	// inFlight counts the calls in running on all of the node's streams.
+	inFlight *atomic.Int64
 
 	mu      sync.Mutex
 	ended   bool
@@ -134,11 +141,12 @@ func (c runningCall) end() {
 func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.CallsRequest, actorv1.CallsResponse]) error {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &serverStream{
-		cfg:     h.cfg,
-		ctx:     ctx,
-		values:  context.Background(),
-		wake:    make(chan struct{}, 1),
-		running: make(map[uint64]runningCall),
+		cfg:      h.cfg,
+		ctx:      ctx,
+		values:   context.Background(),
+		wake:     make(chan struct{}, 1),
+		running:  make(map[uint64]runningCall),
+		inFlight: h.inFlight,
 	}
 	writerDone := make(chan struct{})
 	go func() {
@@ -165,11 +173,16 @@ func (h *handler) serve(ctx context.Context, stream *connect.BidiStream[actorv1.
 // read dispatches the stream's calls and applies its cancels until the
 // stream ends.
 func (s *serverStream) read(stream *connect.BidiStream[actorv1.CallsRequest, actorv1.CallsResponse], d Dispatcher) error {
+	var cancels []uint64
 	for {
 		req, err := stream.Receive()
 		if err != nil {
 			return err
 		}
+		// Cancels go first, so that the calls they end make room in the
+		// window for the calls that came with them. A cancel of a call in
+		// this same message waits for its call.
+		later := s.cancel(req.GetCancels(), cancels[:0])
 		var actor, procedure string
 		for _, env := range req.GetCalls() {
 			// Empty names repeat the previous call's.
@@ -184,16 +197,26 @@ func (s *serverStream) read(stream *connect.BidiStream[actorv1.CallsRequest, act
 				return err
 			}
 		}
-		for _, id := range req.GetCancels() {
-			s.mu.Lock()
-			c, ok := s.running[id]
-			delete(s.running, id)
-			s.mu.Unlock()
-			if ok {
-				c.end() // the dispatcher's later answer is dropped
-			}
-		}
+		cancels = s.cancel(later, later[:0])
 	}
+}
+
+// cancel ends the running calls with the given ids, whose later answers are
+// dropped, and appends the ids of those not running to rest.
+func (s *serverStream) cancel(ids, rest []uint64) []uint64 {
+	for _, id := range ids {
+		s.mu.Lock()
+		c, ok := s.running[id]
+		delete(s.running, id)
+		s.mu.Unlock()
+		if !ok {
+			rest = append(rest, id)
+			continue
+		}
+		s.inFlight.Add(-1)
+		c.end()
+	}
+	return rest
 }
 
 func (s *serverStream) dispatch(env *actorv1.CallEnvelope, d Dispatcher) error {
@@ -213,6 +236,18 @@ func (s *serverStream) dispatch(env *actorv1.CallEnvelope, d Dispatcher) error {
 		s.mu.Unlock()
 		c.end()
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("node stream: call id reused while the call runs"))
+	}
+	if reason := s.admit(); reason != "" {
+		// Answered at once, ahead of nothing but the results already
+		// queued: the call never reaches the dispatcher.
+		res := &actorv1.ResultEnvelope{Id: id, Code: int32(connect.CodeResourceExhausted), Message: reason}
+		wake := s.out.push(res, resultSize(res))
+		s.mu.Unlock()
+		c.end()
+		if wake {
+			s.signal()
+		}
+		return nil
 	}
 	s.gen++
 	c.gen = s.gen
@@ -235,6 +270,26 @@ func (s *serverStream) dispatch(env *actorv1.CallEnvelope, d Dispatcher) error {
 	return nil
 }
 
+// admit takes a place for a new call in the stream's window and the node's
+// limit, or says why there is none. The caller holds s.mu.
+func (s *serverStream) admit() (refused string) {
+	if len(s.running) >= s.cfg.callWindow {
+		return fmt.Sprintf("node stream: the caller has %d calls in flight, the node's window", len(s.running))
+	}
+	if s.inFlight.Add(1) > int64(s.cfg.maxCallsRunning) {
+		s.inFlight.Add(-1)
+		return fmt.Sprintf("node: %d calls in flight from all callers, its limit", s.cfg.maxCallsRunning)
+	}
+	return ""
+}
+
+func (s *serverStream) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // cancelRunning ends the stream for the calls still running: they are
 // cancelled and their answers dropped.
 func (s *serverStream) cancelRunning() {
@@ -244,6 +299,7 @@ func (s *serverStream) cancelRunning() {
 	s.running = nil
 	s.out.reset()
 	s.mu.Unlock()
+	s.inFlight.Add(-int64(len(running)))
 	for _, c := range running {
 		c.end()
 	}
@@ -271,21 +327,25 @@ func (s *serverStream) send(r Reply, res *actorv1.ResultEnvelope) {
 	delete(s.running, r.id)
 	wake := s.out.push(res, size)
 	s.mu.Unlock()
+	s.inFlight.Add(-1)
 	if c.stop != nil {
 		c.stop()
 	}
 	if wake {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.signal()
 	}
 }
 
 // write sends queued results, everything queued at once, until the stream
 // ends.
 func (s *serverStream) write(stream *connect.BidiStream[actorv1.CallsRequest, actorv1.CallsResponse]) error {
+	// The first message, empty, sends the headers that tell the caller
+	// its window.
+	stream.ResponseHeader().Set(windowHeader, strconv.Itoa(s.cfg.callWindow))
 	var msg actorv1.CallsResponse
+	if err := stream.Send(&msg); err != nil {
+		return err
+	}
 	for {
 		select {
 		case <-s.wake:
@@ -299,7 +359,7 @@ func (s *serverStream) write(stream *connect.BidiStream[actorv1.CallsRequest, ac
 				s.mu.Unlock()
 				break
 			}
-			msg.Results, _ = s.out.take(s.cfg.maxBatchBytes)
+			msg.Results, _ = s.out.take(s.cfg.maxBatchBytes, math.MaxInt)
 			s.mu.Unlock()
 			err := stream.Send(&msg)
 			s.mu.Lock()
