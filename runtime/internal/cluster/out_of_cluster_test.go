@@ -55,7 +55,7 @@ func run(t *testing.T, env []string, args ...string) *proc {
 func TestNodeWithWrongTokenExits(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	p := run(t, []string{"TROUPE_TOKEN=not-the-token"}, "start", "--address", c.headAddr)
+	p := run(t, []string{"TROUPE_TOKEN=not-the-cluster-token-but-long-enough-to-be-tried"}, "start", "--address", c.headAddr)
 	code, stderr := exited(t, p, 20*time.Second)
 	if code == 0 || !strings.Contains(stderr, "rejects this node's cluster token") {
 		t.Fatalf("exit code %d, stderr:\n%s\nwant non-zero and the token rejected", code, stderr)
