@@ -58,7 +58,7 @@ func fromActor(name, baseline string, callers int, doc string) Workload {
 			hs := make([]probeHandle, callers)
 			for c := range hs {
 				if hs[c], err = testv1actor.ProbeOptions().Spawn(ctx, sys, &testv1.ProbeInit{Label: "caller"}); err != nil {
-					return nil, errors.Join(fmt.Errorf("Spawn: %w", err), p.close())
+					return nil, errors.Join(fmt.Errorf("spawn: %w", err), p.close())
 				}
 			}
 			call := func(c int) error {
