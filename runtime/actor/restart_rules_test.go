@@ -62,7 +62,13 @@ func TestPanicRestartsWithFreshState(t *testing.T) {
 		if _, err := h.Get(ctx, &testv1.GetRequest{}).Get(ctx); !errors.Is(err, actor.ErrActorDied) {
 			t.Fatalf("call after the last death = %v; want ErrActorDied", err)
 		}
-		info := stateOf(t, m.sys, h.Ref().ID())
+		// A listing reflects the death once the node's report reaches the
+		// head (at once on an embedded node).
+		var info actor.ActorInfo
+		eventually(t, "the listing to show the death", func() bool {
+			info = stateOf(t, m.sys, h.Ref().ID())
+			return info.State != actor.Alive
+		})
 		if info.State != actor.Dead || info.Restarts != 2 || !strings.Contains(info.DeathCause, "third call") {
 			t.Fatalf("info = %+v", info)
 		}
@@ -265,7 +271,14 @@ func TestExitActorAndStopHook(t *testing.T) {
 			t.Fatalf("call after exit = %v; want actor died (exited)", err)
 		}
 		eventually(t, "Stop to run", func() bool { return m.counter(t, "stops") >= 1 })
-		if info := stateOf(t, m.sys, h.Ref().ID()); info.State != actor.Dead || info.Restarts != 0 {
+		// A listing reflects the exit once the node's report reaches the
+		// head; an exited actor is never restarted, so it must read DEAD.
+		var info actor.ActorInfo
+		eventually(t, "the listing to show the exit", func() bool {
+			info = stateOf(t, m.sys, h.Ref().ID())
+			return info.State == actor.Dead || info.Restarts != 0
+		})
+		if info.State != actor.Dead || info.Restarts != 0 {
 			t.Fatalf("exited actor restarted: %+v", info)
 		}
 		if _, err := testv1actor.GetProbe(ctx, m.sys, "leaver"); !errors.Is(err, actor.ErrActorNotFound) {
