@@ -218,9 +218,15 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 		}
 	}
 	host, reason, feasible := h.chooseLocked(class, &spec)
-	if host == nil && !feasible && (spec.NodeAffinity != "" && !spec.AffinitySoft || spec.PlacementGroup != "") {
+	if host == nil && !feasible && spec.NodeAffinity != "" && !spec.AffinitySoft {
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.ErrUnschedulable, "actor %s: %s", class, reason)
+	}
+	if host == nil && !feasible && spec.PlacementGroup != "" {
+		// The group's bundles are laid on their nodes: an actor they can
+		// never hold can never be placed, as on an embedded node.
+		h.mu.Unlock()
+		return nil, errs.Newf(errs.ErrInfeasible, "actor %s can never be placed: %s", class, reason)
 	}
 	if j := h.jobs[m.GetJobId()]; j != nil && j.info.GetState() == actorv1.JobState_JOB_STATE_ENDED && !spec.Detached {
 		h.mu.Unlock()

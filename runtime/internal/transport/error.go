@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -37,7 +38,8 @@ func ErrorToEnvelope(err error) (code int32, msg string, details []*anypb.Any) {
 // EnvelopeToError rebuilds the error a ResultEnvelope carries: nil for code
 // 0, else a *connect.Error with the code, the message and every detail, so
 // the caller reads typed details with (*connect.ErrorDetail).Value. A code
-// outside Connect's range becomes unknown.
+// outside Connect's range becomes unknown; canceled and deadline_exceeded
+// also match context.Canceled and context.DeadlineExceeded.
 func EnvelopeToError(res *actorv1.ResultEnvelope) error {
 	if res.GetCode() == 0 {
 		return nil
@@ -46,7 +48,14 @@ func EnvelopeToError(res *actorv1.ResultEnvelope) error {
 	if code < connect.CodeCanceled || code > connect.CodeUnauthenticated {
 		code = connect.CodeUnknown
 	}
-	e := connect.NewError(code, errors.New(res.GetMessage()))
+	var cause error = errors.New(res.GetMessage())
+	switch code {
+	case connect.CodeCanceled:
+		cause = &contextError{msg: res.GetMessage(), ctx: context.Canceled}
+	case connect.CodeDeadlineExceeded:
+		cause = &contextError{msg: res.GetMessage(), ctx: context.DeadlineExceeded}
+	}
+	e := connect.NewError(code, cause)
 	for _, a := range res.GetDetails() {
 		d, err := connect.NewErrorDetail(a)
 		if err != nil {
@@ -56,6 +65,17 @@ func EnvelopeToError(res *actorv1.ResultEnvelope) error {
 	}
 	return e
 }
+
+// contextError is the cause of a canceled or deadline_exceeded result: it
+// reads as the message that came over the wire and matches the context
+// error under errors.Is, as the same failure does on the caller's node.
+type contextError struct {
+	msg string
+	ctx error
+}
+
+func (e *contextError) Error() string { return e.msg }
+func (e *contextError) Unwrap() error { return e.ctx }
 
 // unavailable wraps a stream failure as the error of the calls it ends.
 func unavailable(cause error) *connect.Error {
