@@ -436,7 +436,10 @@ type ResultEnvelope struct {
 	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	// details are the Connect error details, so typed errors keep their
 	// structure across the wire.
-	Details       []*anypb.Any `protobuf:"bytes,5,rep,name=details,proto3" json:"details,omitempty"`
+	Details []*anypb.Any `protobuf:"bytes,5,rep,name=details,proto3" json:"details,omitempty"`
+	// error_metadata is the Connect error's metadata (its Meta headers), in
+	// the order the error set them.
+	ErrorMetadata []*ErrorMetadata `protobuf:"bytes,6,rep,name=error_metadata,json=errorMetadata,proto3" json:"error_metadata,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -506,6 +509,66 @@ func (x *ResultEnvelope) GetDetails() []*anypb.Any {
 	return nil
 }
 
+func (x *ResultEnvelope) GetErrorMetadata() []*ErrorMetadata {
+	if x != nil {
+		return x.ErrorMetadata
+	}
+	return nil
+}
+
+// ErrorMetadata is one key of a Connect error's metadata and its values.
+type ErrorMetadata struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErrorMetadata) Reset() {
+	*x = ErrorMetadata{}
+	mi := &file_actor_v1_transport_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErrorMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErrorMetadata) ProtoMessage() {}
+
+func (x *ErrorMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_actor_v1_transport_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErrorMetadata.ProtoReflect.Descriptor instead.
+func (*ErrorMetadata) Descriptor() ([]byte, []int) {
+	return file_actor_v1_transport_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ErrorMetadata) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ErrorMetadata) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 var File_actor_v1_transport_proto protoreflect.FileDescriptor
 
 const file_actor_v1_transport_proto_rawDesc = "" +
@@ -534,13 +597,17 @@ const file_actor_v1_transport_proto_rawDesc = "" +
 	"\bmetadata\x18\x06 \x03(\v2$.actor.v1.CallEnvelope.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9a\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xda\x01\n" +
 	"\x0eResultEnvelope\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
 	"\bresponse\x18\x02 \x01(\fR\bresponse\x12\x12\n" +
 	"\x04code\x18\x03 \x01(\x05R\x04code\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12.\n" +
-	"\adetails\x18\x05 \x03(\v2\x14.google.protobuf.AnyR\adetails2\xf3\x01\n" +
+	"\adetails\x18\x05 \x03(\v2\x14.google.protobuf.AnyR\adetails\x12>\n" +
+	"\x0eerror_metadata\x18\x06 \x03(\v2\x17.actor.v1.ErrorMetadataR\rerrorMetadata\"9\n" +
+	"\rErrorMetadata\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values2\xf3\x01\n" +
 	"\vNodeService\x12<\n" +
 	"\x05Calls\x12\x16.actor.v1.CallsRequest\x1a\x17.actor.v1.CallsResponse(\x010\x01\x12J\n" +
 	"\vCreateActor\x12\x1c.actor.v1.CreateActorRequest\x1a\x1d.actor.v1.CreateActorResponse\x12Z\n" +
@@ -558,7 +625,7 @@ func file_actor_v1_transport_proto_rawDescGZIP() []byte {
 	return file_actor_v1_transport_proto_rawDescData
 }
 
-var file_actor_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_actor_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_actor_v1_transport_proto_goTypes = []any{
 	(*CreateActorRequest)(nil),           // 0: actor.v1.CreateActorRequest
 	(*CreateActorResponse)(nil),          // 1: actor.v1.CreateActorResponse
@@ -568,29 +635,31 @@ var file_actor_v1_transport_proto_goTypes = []any{
 	(*CallsResponse)(nil),                // 5: actor.v1.CallsResponse
 	(*CallEnvelope)(nil),                 // 6: actor.v1.CallEnvelope
 	(*ResultEnvelope)(nil),               // 7: actor.v1.ResultEnvelope
-	nil,                                  // 8: actor.v1.CallEnvelope.MetadataEntry
-	(*ActorInfo)(nil),                    // 9: actor.v1.ActorInfo
-	(*Cause)(nil),                        // 10: actor.v1.Cause
-	(*anypb.Any)(nil),                    // 11: google.protobuf.Any
+	(*ErrorMetadata)(nil),                // 8: actor.v1.ErrorMetadata
+	nil,                                  // 9: actor.v1.CallEnvelope.MetadataEntry
+	(*ActorInfo)(nil),                    // 10: actor.v1.ActorInfo
+	(*Cause)(nil),                        // 11: actor.v1.Cause
+	(*anypb.Any)(nil),                    // 12: google.protobuf.Any
 }
 var file_actor_v1_transport_proto_depIdxs = []int32{
-	9,  // 0: actor.v1.CreateActorRequest.actor:type_name -> actor.v1.ActorInfo
-	10, // 1: actor.v1.NodeServiceKillActorRequest.cause:type_name -> actor.v1.Cause
+	10, // 0: actor.v1.CreateActorRequest.actor:type_name -> actor.v1.ActorInfo
+	11, // 1: actor.v1.NodeServiceKillActorRequest.cause:type_name -> actor.v1.Cause
 	6,  // 2: actor.v1.CallsRequest.calls:type_name -> actor.v1.CallEnvelope
 	7,  // 3: actor.v1.CallsResponse.results:type_name -> actor.v1.ResultEnvelope
-	8,  // 4: actor.v1.CallEnvelope.metadata:type_name -> actor.v1.CallEnvelope.MetadataEntry
-	11, // 5: actor.v1.ResultEnvelope.details:type_name -> google.protobuf.Any
-	4,  // 6: actor.v1.NodeService.Calls:input_type -> actor.v1.CallsRequest
-	0,  // 7: actor.v1.NodeService.CreateActor:input_type -> actor.v1.CreateActorRequest
-	2,  // 8: actor.v1.NodeService.KillActor:input_type -> actor.v1.NodeServiceKillActorRequest
-	5,  // 9: actor.v1.NodeService.Calls:output_type -> actor.v1.CallsResponse
-	1,  // 10: actor.v1.NodeService.CreateActor:output_type -> actor.v1.CreateActorResponse
-	3,  // 11: actor.v1.NodeService.KillActor:output_type -> actor.v1.NodeServiceKillActorResponse
-	9,  // [9:12] is the sub-list for method output_type
-	6,  // [6:9] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	9,  // 4: actor.v1.CallEnvelope.metadata:type_name -> actor.v1.CallEnvelope.MetadataEntry
+	12, // 5: actor.v1.ResultEnvelope.details:type_name -> google.protobuf.Any
+	8,  // 6: actor.v1.ResultEnvelope.error_metadata:type_name -> actor.v1.ErrorMetadata
+	4,  // 7: actor.v1.NodeService.Calls:input_type -> actor.v1.CallsRequest
+	0,  // 8: actor.v1.NodeService.CreateActor:input_type -> actor.v1.CreateActorRequest
+	2,  // 9: actor.v1.NodeService.KillActor:input_type -> actor.v1.NodeServiceKillActorRequest
+	5,  // 10: actor.v1.NodeService.Calls:output_type -> actor.v1.CallsResponse
+	1,  // 11: actor.v1.NodeService.CreateActor:output_type -> actor.v1.CreateActorResponse
+	3,  // 12: actor.v1.NodeService.KillActor:output_type -> actor.v1.NodeServiceKillActorResponse
+	10, // [10:13] is the sub-list for method output_type
+	7,  // [7:10] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_actor_v1_transport_proto_init() }
@@ -605,7 +674,7 @@ func file_actor_v1_transport_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actor_v1_transport_proto_rawDesc), len(file_actor_v1_transport_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -281,6 +281,5 @@ func result(c *node.Call, into *actorv1.ResultEnvelope) *actorv1.ResultEnvelope 
 }
 
 func errorResult(err error) *actorv1.ResultEnvelope {
-	code, msg, details := transport.ErrorToEnvelope(ToWire(err))
-	return &actorv1.ResultEnvelope{Code: code, Message: msg, Details: details}
+	return transport.ErrorEnvelope(ToWire(err))
 }

@@ -6,15 +6,13 @@ import (
 
 	"connectrpc.com/connect"
 
-	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/transport"
 )
 
 // overWire sends err through a result envelope, as a node does.
 func overWire(err error) error {
-	code, msg, details := transport.ErrorToEnvelope(ToWire(err))
-	return FromWire(transport.EnvelopeToError(&actorv1.ResultEnvelope{Code: code, Message: msg, Details: details}))
+	return FromWire(transport.EnvelopeToError(transport.ErrorEnvelope(ToWire(err))))
 }
 
 func TestErrorsSurviveTheWire(t *testing.T) {

@@ -39,7 +39,7 @@
 // The transport does not know message types. A [CallEnvelope] carries the
 // serialized request and the full method name ("/pkg.Svc/Method"); a
 // [ResultEnvelope] carries the serialized response or a Connect error code,
-// message and details ([ErrorToEnvelope], [EnvelopeToError]). Decoding,
+// message, details and metadata ([ErrorEnvelope], [EnvelopeToError]). Decoding,
 // routing to actors and retries belong to the runtime above; the transport
 // only reports that a stream failed, as a *connect.Error with code
 // unavailable for every call that was in flight on it.

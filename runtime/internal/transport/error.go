@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -20,23 +22,31 @@ var ErrClosed = errors.New("transport connection closed")
 // message name in google.protobuf.Any.
 const typeURLPrefix = "type.googleapis.com/"
 
-// ErrorToEnvelope flattens err into the error fields of a ResultEnvelope.
-// A *connect.Error (found with errors.As) keeps its code, message and
-// details; a context error becomes canceled or deadline_exceeded; any other
-// error becomes unknown with its text. A nil err gives code 0.
-func ErrorToEnvelope(err error) (code int32, msg string, details []*anypb.Any) {
+// ErrorEnvelope returns the ResultEnvelope that carries err: a
+// *connect.Error (found with errors.As) keeps its code, message, details
+// and metadata; a context error becomes canceled or deadline_exceeded; any
+// other error becomes unknown with its text. A nil err gives an envelope of
+// code 0.
+func ErrorEnvelope(err error) *actorv1.ResultEnvelope {
+	res := new(actorv1.ResultEnvelope)
 	if err == nil {
-		return 0, "", nil
+		return res
 	}
 	ce := errs.FromContext(err) // a *connect.Error in err's chain, or one made for err
+	res.Code, res.Message = int32(ce.Code()), ce.Message()
 	for _, d := range ce.Details() {
-		details = append(details, &anypb.Any{TypeUrl: typeURLPrefix + d.Type(), Value: d.Bytes()})
+		res.Details = append(res.Details, &anypb.Any{TypeUrl: typeURLPrefix + d.Type(), Value: d.Bytes()})
 	}
-	return int32(ce.Code()), ce.Message(), details
+	for k, vs := range ce.Meta() {
+		res.ErrorMetadata = append(res.ErrorMetadata, &actorv1.ErrorMetadata{Key: k, Values: vs})
+	}
+	slices.SortFunc(res.ErrorMetadata, func(a, b *actorv1.ErrorMetadata) int { return strings.Compare(a.GetKey(), b.GetKey()) })
+	return res
 }
 
 // EnvelopeToError rebuilds the error a ResultEnvelope carries: nil for code
-// 0, else a *connect.Error with the code, the message and every detail, so
+// 0, else a *connect.Error with the code, the message, every detail and
+// the metadata, so
 // the caller reads typed details with (*connect.ErrorDetail).Value. A code
 // outside Connect's range becomes unknown; canceled and deadline_exceeded
 // also match context.Canceled and context.DeadlineExceeded.
@@ -62,6 +72,11 @@ func EnvelopeToError(res *actorv1.ResultEnvelope) error {
 			continue // NewErrorDetail does not fail for an Any
 		}
 		e.AddDetail(d)
+	}
+	for _, m := range res.GetErrorMetadata() {
+		for _, v := range m.GetValues() {
+			e.Meta().Add(m.GetKey(), v)
+		}
 	}
 	return e
 }

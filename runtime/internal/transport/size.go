@@ -30,7 +30,7 @@ func callSize(env *actorv1.CallEnvelope) int {
 // resultSize is proto.Size of res, computed field by field for a result
 // without an error or unknown fields.
 func resultSize(res *actorv1.ResultEnvelope) int {
-	if res.GetCode() != 0 || res.GetMessage() != "" || len(res.GetDetails()) > 0 || len(res.ProtoReflect().GetUnknown()) > 0 {
+	if res.GetCode() != 0 || res.GetMessage() != "" || len(res.GetDetails()) > 0 || len(res.GetErrorMetadata()) > 0 || len(res.ProtoReflect().GetUnknown()) > 0 {
 		return proto.Size(res)
 	}
 	n := bytesSize(len(res.GetResponse()))

@@ -140,8 +140,7 @@ func TestErrorsSurviveTheWire(t *testing.T) {
 		"deadline": context.DeadlineExceeded,
 	}
 	d := transport.DispatcherFunc(func(_ context.Context, env *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
-		code, msg, details := transport.ErrorToEnvelope(results[string(env.GetRequest())])
-		reply.Send(&actorv1.ResultEnvelope{Code: code, Message: msg, Details: details})
+		reply.Send(transport.ErrorEnvelope(results[string(env.GetRequest())]))
 		return nil
 	})
 	c := dial(t, startNode(t, "127.0.0.1:0", d))
@@ -181,8 +180,8 @@ func TestErrorsSurviveTheWire(t *testing.T) {
 	}
 	wantCode(t, get("deadline"), connect.CodeDeadlineExceeded)
 
-	if code, msg, details := transport.ErrorToEnvelope(nil); code != 0 || msg != "" || details != nil {
-		t.Fatalf("ErrorToEnvelope(nil) = %d %q %v", code, msg, details)
+	if res := transport.ErrorEnvelope(nil); res.GetCode() != 0 || res.GetMessage() != "" || res.GetDetails() != nil || res.GetErrorMetadata() != nil {
+		t.Fatalf("ErrorEnvelope(nil) = %v", res)
 	}
 	wantCode(t, transport.EnvelopeToError(&actorv1.ResultEnvelope{Code: 99, Message: "x"}), connect.CodeUnknown)
 }
