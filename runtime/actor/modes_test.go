@@ -42,7 +42,6 @@ const runKnownEnv = "TROUPE_TEST_RUN_KNOWN_FAILURES"
 var knownFailures = map[string]string{
 	"TestCancelledQueuedCallsNeverRun/cluster": "cancelled queued calls report canceled but stay in the node's queue: the next calls fail with resource_exhausted (6 pending, limit 6), or a cancelled call runs (6 ran, want 5)",
 	"TestCallCycleDeadlock/cluster":            "a call cycle A→B→A across processes hangs until the caller's deadline instead of failing with ErrDeadlock",
-	"TestShutdownFailsLaterCalls/cluster":      "the Stop hook of an actor owned by a driver does not run when the driver shuts down (not within 10 s either)",
 }
 
 // Resources of the cluster's nodes. The head and the first node have CPUs

@@ -125,7 +125,10 @@ type NodeServiceKillActorRequest struct {
 	// restart lets the actor restart if it has restarts left.
 	Restart bool `protobuf:"varint,2,opt,name=restart,proto3" json:"restart,omitempty"`
 	// cause is why it is killed.
-	Cause         *Cause `protobuf:"bytes,3,opt,name=cause,proto3" json:"cause,omitempty"`
+	Cause *Cause `protobuf:"bytes,3,opt,name=cause,proto3" json:"cause,omitempty"`
+	// graceful ends the actor as a job's end does: its Stop hook runs (within
+	// the node's stop timeout) before the kill is acknowledged.
+	Graceful      bool `protobuf:"varint,4,opt,name=graceful,proto3" json:"graceful,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -179,6 +182,13 @@ func (x *NodeServiceKillActorRequest) GetCause() *Cause {
 		return x.Cause
 	}
 	return nil
+}
+
+func (x *NodeServiceKillActorRequest) GetGraceful() bool {
+	if x != nil {
+		return x.Graceful
+	}
+	return false
 }
 
 // NodeServiceKillActorResponse acknowledges a kill.
@@ -577,11 +587,12 @@ const file_actor_v1_transport_proto_rawDesc = "" +
 	"\x12CreateActorRequest\x12)\n" +
 	"\x05actor\x18\x01 \x01(\v2\x13.actor.v1.ActorInfoR\x05actor\x12\x12\n" +
 	"\x04init\x18\x02 \x01(\fR\x04init\"\x15\n" +
-	"\x13CreateActorResponse\"y\n" +
+	"\x13CreateActorResponse\"\x95\x01\n" +
 	"\x1bNodeServiceKillActorRequest\x12\x19\n" +
 	"\bactor_id\x18\x01 \x01(\tR\aactorId\x12\x18\n" +
 	"\arestart\x18\x02 \x01(\bR\arestart\x12%\n" +
-	"\x05cause\x18\x03 \x01(\v2\x0f.actor.v1.CauseR\x05cause\"\x1e\n" +
+	"\x05cause\x18\x03 \x01(\v2\x0f.actor.v1.CauseR\x05cause\x12\x1a\n" +
+	"\bgraceful\x18\x04 \x01(\bR\bgraceful\"\x1e\n" +
 	"\x1cNodeServiceKillActorResponse\"V\n" +
 	"\fCallsRequest\x12,\n" +
 	"\x05calls\x18\x01 \x03(\v2\x16.actor.v1.CallEnvelopeR\x05calls\x12\x18\n" +

@@ -212,7 +212,7 @@ func (a *Agent) KillActor(_ context.Context, req *connect.Request[actorv1.NodeSe
 	if !ok {
 		return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s on node %s", req.Msg.GetActorId(), a.node.ID)
 	}
-	act.Kill(CauseFromProto(req.Msg.GetCause()), req.Msg.GetRestart(), false)
+	act.Kill(CauseFromProto(req.Msg.GetCause()), req.Msg.GetRestart(), req.Msg.GetGraceful())
 	return connect.NewResponse(&actorv1.NodeServiceKillActorResponse{}), nil
 }
 

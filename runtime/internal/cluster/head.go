@@ -261,6 +261,26 @@ func (h *Head) run(todo []func()) {
 	}
 }
 
+// runWait is run, and waits for the requests to finish or ctx to end.
+func (h *Head) runWait(ctx context.Context, todo []func()) {
+	var wg sync.WaitGroup
+	wg.Add(len(todo))
+	h.calls.Add(len(todo))
+	for _, f := range todo {
+		go func() {
+			defer h.calls.Done()
+			defer wg.Done()
+			f()
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
 func (h *Head) persistLocked(w *write) {
 	h.dropEvictedLocked(w)
 	if err := h.st.put(w); err != nil {
@@ -342,7 +362,13 @@ func (h *Head) deadLocked(a *headActor, w *write, cause errs.Cause) []func() {
 // killLocked kills a for good with cause: recorded dead at once, and its
 // node told to stop it.
 func (h *Head) killLocked(a *headActor, w *write, cause errs.Cause) []func() {
-	stop := h.stopOnNodeLocked(a, cause, false)
+	return h.endLocked(a, w, cause, false)
+}
+
+// endLocked is killLocked, gracefully (the actor's Stop hook runs) when
+// graceful is set.
+func (h *Head) endLocked(a *headActor, w *write, cause errs.Cause, graceful bool) []func() {
+	stop := h.stopOnNodeLocked(a, cause, false, graceful)
 	todo := h.deadLocked(a, w, cause)
 	if stop != nil {
 		todo = append(todo, stop)
@@ -351,8 +377,9 @@ func (h *Head) killLocked(a *headActor, w *write, cause errs.Cause) []func() {
 }
 
 // stopOnNodeLocked returns the request that tells a's node to kill it
-// (and restart it, with restart), or nil while a is on no node.
-func (h *Head) stopOnNodeLocked(a *headActor, cause errs.Cause, restart bool) func() {
+// (and restart it, with restart; running its Stop hook, with graceful), or
+// nil while a is on no node.
+func (h *Head) stopOnNodeLocked(a *headActor, cause errs.Cause, restart, graceful bool) func() {
 	in := a.info()
 	addr, id := in.GetNodeAddress(), in.GetActorId()
 	if addr == "" {
@@ -362,7 +389,7 @@ func (h *Head) stopOnNodeLocked(a *headActor, cause errs.Cause, restart bool) fu
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, err := c.KillActor(ctx, connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Restart: restart, Cause: CauseToProto(cause)}))
+		_, err := c.KillActor(ctx, connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Restart: restart, Graceful: graceful, Cause: CauseToProto(cause)}))
 		if err != nil {
 			h.cfg.Log.Debug("kill on node failed", "actor_id", id, "address", addr, "error", err)
 		}
@@ -379,7 +406,9 @@ func (h *Head) endJobLocked(j *headJob, w *write) []func() {
 	var todo []func()
 	for _, a := range h.order {
 		if !a.dead() && !a.spec.Detached && a.info().GetJobId() == j.info.GetJobId() {
-			todo = append(todo, h.killLocked(a, w, errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("job %s ended", j.info.GetJobId())})...)
+			// A job's end is graceful, as a driver's shutdown is on an
+			// embedded node: the actors' Stop hooks run.
+			todo = append(todo, h.endLocked(a, w, errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("job %s ended", j.info.GetJobId())}, true)...)
 		}
 	}
 	return append(todo, h.removeJobGroupsLocked(j, w)...)

@@ -170,7 +170,7 @@ func (h *Head) JobHeartbeat(_ context.Context, req *connect.Request[actorv1.JobH
 }
 
 // EndJob ends a job: its actors that are not detached die.
-func (h *Head) EndJob(_ context.Context, req *connect.Request[actorv1.EndJobRequest]) (*connect.Response[actorv1.EndJobResponse], error) {
+func (h *Head) EndJob(ctx context.Context, req *connect.Request[actorv1.EndJobRequest]) (*connect.Response[actorv1.EndJobResponse], error) {
 	h.mu.Lock()
 	j := h.jobs[req.Msg.GetJobId()]
 	if j == nil {
@@ -178,11 +178,15 @@ func (h *Head) EndJob(_ context.Context, req *connect.Request[actorv1.EndJobRequ
 		return nil, errs.Newf(errs.ErrActorNotFound, "no job %s", req.Msg.GetJobId())
 	}
 	var w write
-	todo := h.endJobLocked(j, &w)
-	todo = append(todo, h.placePendingLocked(&w)...)
+	ends := h.endJobLocked(j, &w)
+	place := h.placePendingLocked(&w)
 	h.persistLocked(&w)
 	h.mu.Unlock()
-	h.run(todo)
+	h.run(place)
+	// EndJob returns once the nodes have ended the job's actors (their Stop
+	// hooks run), or when ctx ends: a driver's Shutdown waits for its
+	// actors, as on an embedded node.
+	h.runWait(ctx, ends)
 	return connect.NewResponse(&actorv1.EndJobResponse{}), nil
 }
 
@@ -325,7 +329,7 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 	switch {
 	case a.dead():
 	case req.Msg.GetNoRestart():
-		stop = h.stopOnNodeLocked(a, cause, false)
+		stop = h.stopOnNodeLocked(a, cause, false, false)
 		todo = h.deadLocked(a, &w, cause)
 		todo = append(todo, h.placePendingLocked(&w)...)
 	case a.info().GetNodeAddress() == "":
@@ -338,7 +342,7 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 		todo = h.deadLocked(a, &w, cause)
 		todo = append(todo, h.placePendingLocked(&w)...)
 	default:
-		stop = h.stopOnNodeLocked(a, cause, true)
+		stop = h.stopOnNodeLocked(a, cause, true, false)
 	}
 	h.persistLocked(&w)
 	h.mu.Unlock()
@@ -346,12 +350,7 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 	if stop != nil {
 		// Kill returns once the node has stopped the actor, so that a call
 		// made after it cannot reach the instance it killed.
-		done := make(chan struct{})
-		h.run([]func(){func() { defer close(done); stop() }})
-		select {
-		case <-done:
-		case <-ctx.Done():
-		}
+		h.runWait(ctx, []func(){stop})
 	}
 	return connect.NewResponse(&actorv1.KillActorResponse{}), nil
 }
