@@ -61,31 +61,10 @@ func fromActor(name, baseline string, callers int, doc string) Workload {
 					return nil, errors.Join(fmt.Errorf("spawn: %w", err), p.close())
 				}
 			}
-			call := func(c int) error {
+			return p.fanOutOps(callers, func(c int) error {
 				_, err := hs[c].Do(ctx, &testv1.DoRequest{Arg: int64(c)}).Get(ctx)
 				return err
-			}
-			calls := 0
-			return &Run{
-				CallsPerOp: callers * fanOutBatch,
-				Ops: func(_ Timer, n int) error {
-					for range n {
-						var err error
-						if callers == 1 {
-							err = call(0)
-						} else {
-							err = parallel(callers, call)
-						}
-						if err != nil {
-							return err
-						}
-						calls += callers * fanOutBatch
-					}
-					return nil
-				},
-				Check: func() error { return p.checkSum(calls) },
-				Close: p.close,
-			}, nil
+			}), nil
 		},
 	}
 }

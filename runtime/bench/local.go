@@ -176,12 +176,18 @@ func (p *probes) fanOutRun(callers int) *Run {
 	for c := range futs {
 		futs[c] = make([]addFuture, fanOutBatch)
 	}
-	call := func(c int) error {
+	return p.fanOutOps(callers, func(c int) error {
 		for i := range futs[c] {
 			futs[c][i] = p.hs[(c+i)%len(p.hs)].Add(ctx, req)
 		}
 		return waitAll(ctx, futs[c])
-	}
+	})
+}
+
+// fanOutOps is the Run of a fan-out workload on p's actors: in an op each
+// of callers callers makes its fanOutBatch calls with call(c), all callers
+// at once when there are several; Check sums what the actors counted.
+func (p *probes) fanOutOps(callers int, call func(c int) error) *Run {
 	calls := 0
 	return &Run{
 		CallsPerOp: callers * fanOutBatch,
