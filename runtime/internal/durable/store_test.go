@@ -200,7 +200,9 @@ var conformance = []struct {
 
 // TestConformance runs every case against every backend.
 func TestConformance(t *testing.T) {
-	pgT = t
+	// The server belongs to this run of the test: with -count the next run
+	// starts its own.
+	pgT, pgOnce, pgDSN = t, sync.Once{}, ""
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			for i, c := range conformance {
