@@ -64,30 +64,7 @@ var listening = regexp.MustCompile(`^troupe node listening address=(\S+) node_id
 // itself if the test process does (its stdin closes).
 func start(t *testing.T, env []string, want *regexp.Regexp, args ...string) (*proc, []string) {
 	t.Helper()
-	cmd := exec.Command(nodeBin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.CreateTemp(t.TempDir(), "proc-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, stdin: stdin, log: logFile.Name(), done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		close(p.done)
-	}()
+	p, stdout := launch(t, env, true, args...)
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
@@ -117,6 +94,40 @@ func start(t *testing.T, env []string, want *regexp.Regexp, args ...string) (*pr
 		t.Fatalf("%v did not get ready", args)
 	}
 	return nil, nil
+}
+
+// launch starts the test node binary with args and env, its stderr in a
+// log file, and with wantStdout a pipe of its stdout. The caller arranges
+// for it to be killed.
+func launch(t *testing.T, env []string, wantStdout bool, args ...string) (*proc, io.Reader) {
+	t.Helper()
+	cmd := exec.Command(nodeBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout io.Reader
+	if wantStdout {
+		if stdout, err = cmd.StdoutPipe(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logFile, err := os.CreateTemp(t.TempDir(), "proc-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stdin: stdin, log: logFile.Name(), done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		_ = logFile.Close()
+		close(p.done)
+	}()
+	return p, stdout
 }
 
 // testCluster is a head and its nodes.

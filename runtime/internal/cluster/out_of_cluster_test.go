@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,26 +25,7 @@ func exited(t *testing.T, p *proc, within time.Duration) (int, string) {
 // waiting for it to be ready; it is killed when the test ends.
 func run(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(nodeBin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.CreateTemp(t.TempDir(), "proc-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, stdin: stdin, log: logFile.Name(), done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		close(p.done)
-	}()
+	p, _ := launch(t, env, false, args...)
 	t.Cleanup(p.kill)
 	return p
 }
