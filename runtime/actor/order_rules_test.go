@@ -86,18 +86,7 @@ func TestEachCallerKeepsItsOrder(t *testing.T) {
 		h := m.spawn(t, testv1actor.ProbeOptions(), "order", nil)
 		var wg sync.WaitGroup
 		for c := range callers {
-			wg.Go(func() {
-				futs := make([]*actor.Future[*testv1.DoResponse], perCaller)
-				for i := range futs {
-					futs[i] = h.Do(ctx, &testv1.DoRequest{Arg: int64(c*1e6 + i)})
-				}
-				for _, f := range futs {
-					if _, err := f.Get(ctx); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			})
+			wg.Go(func() { callInOrder(ctx, t, h, c, perCaller) })
 		}
 		wg.Wait()
 		r, err := h.Do(ctx, &testv1.DoRequest{Key: "report"}).Get(ctx)
@@ -127,16 +116,7 @@ func TestCallersOnManyDriversKeepTheirOrder(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				futs := make([]*actor.Future[*testv1.DoResponse], perDriver)
-				for i := range futs {
-					futs[i] = dh.Do(ctx, &testv1.DoRequest{Arg: int64(d*1e6 + i)})
-				}
-				for _, f := range futs {
-					if _, err := f.Get(ctx); err != nil {
-						t.Error(err)
-						return
-					}
-				}
+				callInOrder(ctx, t, dh, d, perDriver)
 			})
 		}
 		wg.Wait()
@@ -145,4 +125,19 @@ func TestCallersOnManyDriversKeepTheirOrder(t *testing.T) {
 			t.Fatalf("ran %d calls, want %d each in its driver's order: %s (%v)", r.GetValue(), drivers*perDriver, r.GetText(), err)
 		}
 	})
+}
+
+// callInOrder makes n calls to the "order" behaviour as caller c, all at
+// once, numbered in the order made, and waits for them.
+func callInOrder(ctx context.Context, t *testing.T, h *testv1actor.ProbeHandle, c, n int) {
+	futs := make([]*actor.Future[*testv1.DoResponse], n)
+	for i := range futs {
+		futs[i] = h.Do(ctx, &testv1.DoRequest{Arg: int64(c*1e6 + i)})
+	}
+	for _, f := range futs {
+		if _, err := f.Get(ctx); err != nil {
+			t.Error(err)
+			return
+		}
+	}
 }
