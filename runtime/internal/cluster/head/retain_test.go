@@ -1,4 +1,4 @@
-package cluster
+package head
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"connectrpc.com/connect"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 )
 
 func openTestHead(t *testing.T, dir string, keep int) *Head {
 	t.Helper()
-	h, err := NewHead(HeadConfig{StateDir: dir, Log: slog.New(slog.DiscardHandler), HTTPClient: http.DefaultClient,
+	h, err := New(Config{StateDir: dir, Log: slog.New(slog.DiscardHandler), HTTPClient: http.DefaultClient,
 		NewID: func() string { return "unused" }, DeadActorRetention: &keep})
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func addTestActor(h *Head, id string, created int64) *headActor {
 	spec, _ := node.SpecFromProto(nil)
 	spec.Name, spec.Namespace = id, "default"
 	in := &actorv1.ActorInfo{ActorId: id, Class: "test.v1.Probe", State: actorv1.ActorState_ACTOR_STATE_ALIVE,
-		Name: id, Namespace: "default", Spec: SpecToProto(spec), CreatedUnixNano: created}
+		Name: id, Namespace: "default", Spec: cluster.SpecToProto(spec), CreatedUnixNano: created}
 	a := &headActor{rec: &actorv1.ActorRecord{Info: in}, spec: spec}
 	h.mu.Lock()
 	h.actors[id] = a
@@ -96,7 +97,7 @@ func TestHeadDeadRetention(t *testing.T) {
 	}
 	for _, id := range []string{"legacy", "a4"} {
 		_, err := h.GetActor(context.Background(), connect.NewRequest(&actorv1.GetActorRequest{ActorId: id}))
-		if connect.CodeOf(ToWire(err)) != connect.CodeNotFound {
+		if connect.CodeOf(cluster.ToWire(err)) != connect.CodeNotFound {
 			t.Fatalf("GetActor(%s), evicted = %v, want not found", id, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package cluster
+package head
 
 import (
 	"context"
@@ -14,14 +14,15 @@ import (
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
-// HeadConfig configures a Head.
-type HeadConfig struct {
+// Config configures a Head.
+type Config struct {
 	// StateDir holds the head's store and token.
 	StateDir string
 	// Log receives the head's warnings.
@@ -47,7 +48,7 @@ type HeadConfig struct {
 // Head is the control plane of a cluster, served as actor.v1.HeadService.
 type Head struct {
 	actorv1connect.UnimplementedHeadServiceHandler
-	cfg  HeadConfig
+	cfg  Config
 	st   *store
 	stop context.CancelFunc
 	done chan struct{}
@@ -119,9 +120,9 @@ type headJob struct {
 	lastSeen time.Time
 }
 
-// NewHead opens (or recovers) the head's state in cfg.StateDir and starts
+// New opens (or recovers) the head's state in cfg.StateDir and starts
 // its failure detector. Close stops it.
-func NewHead(cfg HeadConfig) (*Head, error) {
+func New(cfg Config) (*Head, error) {
 	if cfg.Scheme == "" {
 		cfg.Scheme = "http"
 	}
@@ -174,7 +175,7 @@ func (h *Head) recover() error {
 		return w.actors[i].GetInfo().GetCreatedUnixNano() < w.actors[j].GetInfo().GetCreatedUnixNano()
 	})
 	for _, rec := range w.actors {
-		spec, err := SpecFromProto(rec.GetInfo().GetSpec())
+		spec, err := cluster.SpecFromProto(rec.GetInfo().GetSpec())
 		if err != nil {
 			h.cfg.Log.Warn("head state: skipping an actor with an invalid spec", "actor_id", rec.GetInfo().GetActorId(), "error", err)
 			continue
@@ -342,7 +343,7 @@ func (h *Head) deadLocked(a *headActor, w *write, cause errs.Cause) []func() {
 		n.avail.Add(h.nodeCostLocked(&a.spec))
 	}
 	in.State = actorv1.ActorState_ACTOR_STATE_DEAD
-	in.DeathCause = CauseToProto(cause)
+	in.DeathCause = cluster.CauseToProto(cause)
 	in.PendingReason = ""
 	w.actors = append(w.actors, a.rec)
 	key := nameKey{a.spec.Namespace, a.spec.Name}
@@ -389,7 +390,7 @@ func (h *Head) stopOnNodeLocked(a *headActor, cause errs.Cause, restart, gracefu
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, err := c.KillActor(ctx, connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Restart: restart, Graceful: graceful, Cause: CauseToProto(cause)}))
+		_, err := c.KillActor(ctx, connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Restart: restart, Graceful: graceful, Cause: cluster.CauseToProto(cause)}))
 		if err != nil {
 			h.cfg.Log.Debug("kill on node failed", "actor_id", id, "address", addr, "error", err)
 		}
@@ -434,7 +435,7 @@ func (h *Head) PendingActors() []telemetry.ActorSample {
 	var out []telemetry.ActorSample
 	for _, a := range h.order {
 		if !a.dead() && !a.evicted && a.info().GetNodeId() == "" {
-			out = append(out, telemetry.ActorSample{Class: a.info().GetClass(), State: StateFromProto(a.info().GetState()).String()})
+			out = append(out, telemetry.ActorSample{Class: a.info().GetClass(), State: cluster.StateFromProto(a.info().GetState()).String()})
 		}
 	}
 	return out

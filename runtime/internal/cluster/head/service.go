@@ -1,4 +1,4 @@
-package cluster
+package head
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 )
@@ -81,7 +82,7 @@ func (h *Head) updateLocked(a *headActor, ha *actorv1.HostedActor, w *write) []f
 		if ha.GetRestarts() > in.GetRestarts() {
 			in.Restarts = ha.GetRestarts()
 		}
-		cause := CauseFromProto(ha.GetDeathCause())
+		cause := cluster.CauseFromProto(ha.GetDeathCause())
 		if cause.Kind == errs.CauseNodeLost {
 			// Its node is shutting down: elsewhere, it may live on.
 			if n := h.nodes[in.GetNodeId()]; n != nil && n.alive() {
@@ -194,7 +195,7 @@ func (h *Head) EndJob(ctx context.Context, req *connect.Request[actorv1.EndJobRe
 // create it before answering, so calls made next find it there.
 func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.SpawnActorRequest]) (*connect.Response[actorv1.SpawnActorResponse], error) {
 	m := req.Msg
-	spec, err := SpecFromProto(m.GetSpec())
+	spec, err := cluster.SpecFromProto(m.GetSpec())
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +237,7 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.ErrSystemClosed, "job %s has ended", m.GetJobId())
 	}
-	pspec := SpecToProto(spec)
+	pspec := cluster.SpecToProto(spec)
 	in := &actorv1.ActorInfo{
 		ActorId: h.cfg.NewID(), Class: class, State: actorv1.ActorState_ACTOR_STATE_PENDING_CREATION,
 		JobId: m.GetJobId(), Name: spec.Name, Namespace: spec.Namespace, Detached: spec.Detached,
@@ -356,7 +357,7 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 }
 
 // ListActors lists the actors, oldest first, filtered by column: the live
-// ones and the dead ones the head retains (HeadConfig.DeadActorRetention).
+// ones and the dead ones the head retains (Config.DeadActorRetention).
 func (h *Head) ListActors(_ context.Context, req *connect.Request[actorv1.ListActorsRequest]) (*connect.Response[actorv1.ListActorsResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

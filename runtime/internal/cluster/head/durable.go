@@ -1,0 +1,159 @@
+package head
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"connectrpc.com/connect"
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/node"
+)
+
+// durableTable is the head's table of durable activations: (class, id) to
+// the node hosting it. It is kept in the head's store; an entry whose node
+// is lost is dropped when next looked at.
+type durableTable struct {
+	once sync.Once
+	err  error
+	acts map[string]*actorv1.DurableActivation // by durableKey
+}
+
+var bucketDurable = []byte("durable")
+
+func durableKey(class, id string) string { return class + "\x00" + id }
+
+// durableLocked loads the table from the store on first use.
+func (h *Head) durableLocked() (*durableTable, error) {
+	t := &h.dur
+	t.once.Do(func() {
+		t.acts = map[string]*actorv1.DurableActivation{}
+		t.err = h.st.db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(bucketDurable)
+			if err != nil {
+				return err
+			}
+			return b.ForEach(func(k, v []byte) error {
+				da := new(actorv1.DurableActivation)
+				if err := proto.Unmarshal(v, da); err != nil {
+					return err
+				}
+				t.acts[string(k)] = da
+				return nil
+			})
+		})
+	})
+	return t, t.err
+}
+
+// putDurable stores (da != nil) or deletes the entry key.
+func (h *Head) putDurable(key string, da *actorv1.DurableActivation) {
+	err := h.st.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDurable)
+		if da == nil {
+			return b.Delete([]byte(key))
+		}
+		return putMsg(b, key, da)
+	})
+	if err != nil {
+		h.cfg.Log.Error("head state: writing a durable activation failed", "error", err)
+	}
+}
+
+// liveOwnerLocked returns the entry for key if its node is alive, dropping
+// it otherwise.
+func (h *Head) liveOwnerLocked(t *durableTable, key string) *actorv1.DurableActivation {
+	da := t.acts[key]
+	if da == nil {
+		return nil
+	}
+	if n := h.nodes[da.GetNodeId()]; n != nil && n.alive() {
+		da.NodeAddress = n.info.GetAddress()
+		return da
+	}
+	delete(t.acts, key)
+	h.putDurable(key, nil)
+	return nil
+}
+
+// ActivateDurable returns the node of a durable actor, choosing one if it
+// has none: the asking node when it hosts the class, else by placement.
+func (h *Head) ActivateDurable(_ context.Context, req *connect.Request[actorv1.ActivateDurableRequest]) (*connect.Response[actorv1.ActivateDurableResponse], error) {
+	m := req.Msg
+	if m.GetClass() == "" || m.GetId() == "" {
+		return nil, errs.Newf(errs.ErrInvalidOption, "ActivateDurable: class and id are required")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := h.durableLocked()
+	if err != nil {
+		return nil, err
+	}
+	key := durableKey(m.GetClass(), m.GetId())
+	da := h.liveOwnerLocked(t, key)
+	if da == nil {
+		var host *headNode
+		if n := h.nodes[m.GetNodeId()]; n != nil && n.open() && hostsClass(n.info, m.GetClass()) {
+			host = n
+		} else {
+			var reason string
+			if host, reason, _ = h.chooseLocked(m.GetClass(), &node.Spec{}); host == nil {
+				return nil, errs.Unavailable(&errs.ActorUnavailableError{ActorID: m.GetId(), Class: m.GetClass(),
+					Reason: "no node to activate the durable actor on: " + reason})
+			}
+		}
+		da = &actorv1.DurableActivation{Class: m.GetClass(), Id: m.GetId(), NodeId: host.info.GetNodeId(), NodeAddress: host.info.GetAddress()}
+		t.acts[key] = da
+	}
+	if m.GetNodeId() != "" && m.GetNodeId() == da.GetNodeId() {
+		da.Epoch++ // the owner starts an activation
+		h.putDurable(key, da)
+	} else if da.GetEpoch() == 0 {
+		h.putDurable(key, da)
+	}
+	return connect.NewResponse(&actorv1.ActivateDurableResponse{Activation: proto.Clone(da).(*actorv1.DurableActivation)}), nil
+}
+
+// ReleaseDurable drops a node's activation of a durable actor, unless the
+// node started a newer one since.
+func (h *Head) ReleaseDurable(_ context.Context, req *connect.Request[actorv1.ReleaseDurableRequest]) (*connect.Response[actorv1.ReleaseDurableResponse], error) {
+	m := req.Msg
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := h.durableLocked()
+	if err != nil {
+		return nil, err
+	}
+	key := durableKey(m.GetClass(), m.GetId())
+	if da := t.acts[key]; da != nil && da.GetNodeId() == m.GetNodeId() && da.GetEpoch() == m.GetEpoch() {
+		delete(t.acts, key)
+		h.putDurable(key, nil)
+	}
+	return connect.NewResponse(&actorv1.ReleaseDurableResponse{}), nil
+}
+
+// ListDurable lists the durable activations on live nodes.
+func (h *Head) ListDurable(context.Context, *connect.Request[actorv1.ListDurableRequest]) (*connect.Response[actorv1.ListDurableResponse], error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := h.durableLocked()
+	if err != nil {
+		return nil, err
+	}
+	out := &actorv1.ListDurableResponse{}
+	keys := make([]string, 0, len(t.acts))
+	for k := range t.acts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if da := h.liveOwnerLocked(t, k); da != nil {
+			out.Activations = append(out.Activations, proto.Clone(da).(*actorv1.DurableActivation))
+		}
+	}
+	return connect.NewResponse(out), nil
+}
