@@ -3,10 +3,8 @@ package head
 import (
 	"context"
 	"sort"
-	"sync"
 
 	"connectrpc.com/connect"
-	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
@@ -18,8 +16,6 @@ import (
 // the node hosting it. It is kept in the head's store; an entry whose node
 // is lost is dropped when next looked at.
 type durableTable struct {
-	once sync.Once
-	err  error
 	acts map[string]*actorv1.DurableActivation // by durableKey
 }
 
@@ -27,41 +23,10 @@ var bucketDurable = []byte("durable")
 
 func durableKey(class, id string) string { return class + "\x00" + id }
 
-// durableLocked loads the table from the store on first use.
-func (h *Head) durableLocked() (*durableTable, error) {
-	t := &h.dur
-	t.once.Do(func() {
-		t.acts = map[string]*actorv1.DurableActivation{}
-		t.err = h.st.db.Update(func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists(bucketDurable)
-			if err != nil {
-				return err
-			}
-			return b.ForEach(func(k, v []byte) error {
-				da := new(actorv1.DurableActivation)
-				if err := proto.Unmarshal(v, da); err != nil {
-					return err
-				}
-				t.acts[string(k)] = da
-				return nil
-			})
-		})
-	})
-	return t, t.err
-}
-
-// putDurable stores (da != nil) or deletes the entry key.
+// putDurable stores (da != nil) or deletes the entry key with the next
+// write.
 func (h *Head) putDurable(key string, da *actorv1.DurableActivation) {
-	err := h.st.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDurable)
-		if da == nil {
-			return b.Delete([]byte(key))
-		}
-		return putMsg(b, key, da)
-	})
-	if err != nil {
-		h.cfg.Log.Error("head state: writing a durable activation failed", "error", err)
-	}
+	h.dirty.durable = append(h.dirty.durable, durableWrite{key: key, da: da})
 }
 
 // liveOwnerLocked returns the entry for key if its node is alive, dropping
@@ -82,17 +47,31 @@ func (h *Head) liveOwnerLocked(t *durableTable, key string) *actorv1.DurableActi
 
 // ActivateDurable returns the node of a durable actor, choosing one if it
 // has none: the asking node when it hosts the class, else by placement.
-func (h *Head) ActivateDurable(_ context.Context, req *connect.Request[actorv1.ActivateDurableRequest]) (*connect.Response[actorv1.ActivateDurableResponse], error) {
+func (h *Head) ActivateDurable(ctx context.Context, req *connect.Request[actorv1.ActivateDurableRequest]) (*connect.Response[actorv1.ActivateDurableResponse], error) {
 	m := req.Msg
 	if m.GetClass() == "" || m.GetId() == "" {
 		return nil, errs.Newf(errs.ErrInvalidOption, "ActivateDurable: class and id are required")
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	t, err := h.durableLocked()
+	da, err := h.activateLocked(m)
+	var stored <-chan error
+	if err == nil {
+		da = proto.Clone(da).(*actorv1.DurableActivation)
+		stored = h.persistLocked(&write{})
+	}
+	h.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&actorv1.ActivateDurableResponse{Activation: da}), nil
+}
+
+// activateLocked is ActivateDurable under the lock.
+func (h *Head) activateLocked(m *actorv1.ActivateDurableRequest) (*actorv1.DurableActivation, error) {
+	t := &h.dur
 	key := durableKey(m.GetClass(), m.GetId())
 	da := h.liveOwnerLocked(t, key)
 	if da == nil {
@@ -115,23 +94,24 @@ func (h *Head) ActivateDurable(_ context.Context, req *connect.Request[actorv1.A
 	} else if da.GetEpoch() == 0 {
 		h.putDurable(key, da)
 	}
-	return connect.NewResponse(&actorv1.ActivateDurableResponse{Activation: proto.Clone(da).(*actorv1.DurableActivation)}), nil
+	return da, nil
 }
 
 // ReleaseDurable drops a node's activation of a durable actor, unless the
 // node started a newer one since.
-func (h *Head) ReleaseDurable(_ context.Context, req *connect.Request[actorv1.ReleaseDurableRequest]) (*connect.Response[actorv1.ReleaseDurableResponse], error) {
+func (h *Head) ReleaseDurable(ctx context.Context, req *connect.Request[actorv1.ReleaseDurableRequest]) (*connect.Response[actorv1.ReleaseDurableResponse], error) {
 	m := req.Msg
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	t, err := h.durableLocked()
-	if err != nil {
-		return nil, err
-	}
+	t := &h.dur
 	key := durableKey(m.GetClass(), m.GetId())
 	if da := t.acts[key]; da != nil && da.GetNodeId() == m.GetNodeId() && da.GetEpoch() == m.GetEpoch() {
 		delete(t.acts, key)
 		h.putDurable(key, nil)
+	}
+	stored := h.persistLocked(&write{})
+	h.mu.Unlock()
+	if err := written(ctx, stored); err != nil {
+		return nil, err
 	}
 	return connect.NewResponse(&actorv1.ReleaseDurableResponse{}), nil
 }
@@ -140,10 +120,7 @@ func (h *Head) ReleaseDurable(_ context.Context, req *connect.Request[actorv1.Re
 func (h *Head) ListDurable(context.Context, *connect.Request[actorv1.ListDurableRequest]) (*connect.Response[actorv1.ListDurableResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t, err := h.durableLocked()
-	if err != nil {
-		return nil, err
-	}
+	t := &h.dur
 	out := &actorv1.ListDurableResponse{}
 	keys := make([]string, 0, len(t.acts))
 	for k := range t.acts {
@@ -155,5 +132,6 @@ func (h *Head) ListDurable(context.Context, *connect.Request[actorv1.ListDurable
 			out.Activations = append(out.Activations, proto.Clone(da).(*actorv1.DurableActivation))
 		}
 	}
+	h.persistLocked(&write{}) // the entries of lost nodes it dropped
 	return connect.NewResponse(out), nil
 }

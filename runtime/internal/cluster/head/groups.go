@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
@@ -62,25 +61,10 @@ func (h *Head) addGroupLocked(info *actorv1.PlacementGroupInfo) (*headGroup, err
 	return g, nil
 }
 
-// recoverGroups loads the stored placement groups and takes their placed
+// recoverGroups adds the stored placement groups and takes their placed
 // bundles out of their nodes' free pools. It runs before the actors are
 // recovered.
-func (h *Head) recoverGroups() error {
-	var infos []*actorv1.PlacementGroupInfo
-	err := h.st.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketGroups)
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(_, v []byte) error {
-			in := new(actorv1.PlacementGroupInfo)
-			infos = append(infos, in)
-			return proto.Unmarshal(v, in)
-		})
-	})
-	if err != nil {
-		return err
-	}
+func (h *Head) recoverGroups(infos []*actorv1.PlacementGroupInfo) {
 	sort.SliceStable(infos, func(i, j int) bool { return infos[i].GetCreatedUnixNano() < infos[j].GetCreatedUnixNano() })
 	for _, in := range infos {
 		g, err := h.addGroupLocked(in)
@@ -97,25 +81,12 @@ func (h *Head) recoverGroups() error {
 			}
 		}
 	}
-	return nil
 }
 
-// putGroupsLocked stores groups.
+// putGroupsLocked stores groups with the next write.
 func (h *Head) putGroupsLocked(gs ...*headGroup) {
-	err := h.st.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketGroups)
-		if err != nil {
-			return err
-		}
-		for _, g := range gs {
-			if err := putMsg(b, g.info.GetPlacementGroupId(), g.info); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		h.cfg.Log.Error("head state: writing placement groups failed", "error", err)
+	for _, g := range gs {
+		h.dirty.groups = append(h.dirty.groups, g.info)
 	}
 }
 
@@ -316,7 +287,7 @@ func (h *Head) removeJobGroupsLocked(j *headJob, w *write) []func() {
 
 // CreatePlacementGroup reserves bundles on nodes by strategy. A group
 // that cannot be placed now waits, with a reason.
-func (h *Head) CreatePlacementGroup(_ context.Context, req *connect.Request[actorv1.CreatePlacementGroupRequest]) (*connect.Response[actorv1.CreatePlacementGroupResponse], error) {
+func (h *Head) CreatePlacementGroup(ctx context.Context, req *connect.Request[actorv1.CreatePlacementGroupRequest]) (*connect.Response[actorv1.CreatePlacementGroupResponse], error) {
 	m := req.Msg
 	if !control.ValidStrategy(m.GetStrategy()) {
 		return nil, errs.Newf(errs.ErrInvalidOption, "unknown placement strategy %v", m.GetStrategy())
@@ -332,9 +303,9 @@ func (h *Head) CreatePlacementGroup(_ context.Context, req *connect.Request[acto
 		in.Bundles = append(in.Bundles, &actorv1.Bundle{Resources: b.GetResources()})
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	g, err := h.addGroupLocked(in)
 	if err != nil {
+		h.mu.Unlock()
 		return nil, err
 	}
 	h.placeGroupLocked(g)
@@ -342,7 +313,13 @@ func (h *Head) CreatePlacementGroup(_ context.Context, req *connect.Request[acto
 	if !g.removed() && g.info.GetState() != actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED {
 		h.cfg.Log.Warn("placement group waits", "placement_group_id", in.GetPlacementGroupId(), "reason", in.GetPendingReason())
 	}
-	return connect.NewResponse(&actorv1.CreatePlacementGroupResponse{Group: proto.Clone(g.info).(*actorv1.PlacementGroupInfo)}), nil
+	out := proto.Clone(g.info).(*actorv1.PlacementGroupInfo)
+	stored := h.persistLocked(&write{})
+	h.mu.Unlock()
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&actorv1.CreatePlacementGroupResponse{Group: out}), nil
 }
 
 // GetPlacementGroup returns a placement group.
@@ -357,7 +334,7 @@ func (h *Head) GetPlacementGroup(_ context.Context, req *connect.Request[actorv1
 }
 
 // RemovePlacementGroup frees a group's reservation and kills its actors.
-func (h *Head) RemovePlacementGroup(_ context.Context, req *connect.Request[actorv1.RemovePlacementGroupRequest]) (*connect.Response[actorv1.RemovePlacementGroupResponse], error) {
+func (h *Head) RemovePlacementGroup(ctx context.Context, req *connect.Request[actorv1.RemovePlacementGroupRequest]) (*connect.Response[actorv1.RemovePlacementGroupResponse], error) {
 	h.mu.Lock()
 	g := h.groupsLocked().byID[req.Msg.GetPlacementGroupId()]
 	if g == nil {
@@ -367,8 +344,11 @@ func (h *Head) RemovePlacementGroup(_ context.Context, req *connect.Request[acto
 	var w write
 	todo := h.removeGroupLocked(g, &w, fmt.Sprintf("placement group %s was removed", g.info.GetPlacementGroupId()))
 	todo = append(todo, h.placePendingLocked(&w)...)
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	// Answer once the nodes have been told to stop the group's actors, so
 	// calls made next find them dead.
 	var wg sync.WaitGroup

@@ -69,6 +69,11 @@ type Head struct {
 	pgs *headGroups
 	// dur is the durable actors' activation table (durable.go).
 	dur durableTable
+	// dirty are the groups and durable activations changed since the last
+	// write, for persistLocked.
+	dirty write
+	// commit writes the changes to the store off mu (commit.go).
+	commit *committer
 	// dead are the dead actors still in actors, oldest death first, and
 	// deadCap how many of them the head keeps (retain.go).
 	dead      []*headActor
@@ -122,7 +127,10 @@ type headJob struct {
 
 // New opens (or recovers) the head's state in cfg.StateDir and starts
 // its failure detector. Close stops it.
-func New(cfg Config) (*Head, error) {
+func New(cfg Config) (*Head, error) { return open(cfg, nil) }
+
+// open is New; wrap, when set, wraps the store the committer writes to.
+func open(cfg Config, wrap func(backend) backend) (*Head, error) {
 	if cfg.Scheme == "" {
 		cfg.Scheme = "http"
 	}
@@ -136,7 +144,7 @@ func New(cfg Config) (*Head, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Head{cfg: cfg, st: st, done: make(chan struct{}), deadCap: node.DefaultDeadRetention,
+	h := &Head{cfg: cfg, st: st, done: make(chan struct{}), deadCap: node.DefaultDeadRetention, dur: durableTable{acts: map[string]*actorv1.DurableActivation{}},
 		nodes: map[string]*headNode{}, actors: map[string]*headActor{}, names: map[nameKey]*headActor{},
 		spawns: map[string]*headActor{}, jobs: map[string]*headJob{}, clients: map[string]actorv1connect.NodeServiceClient{}}
 	if cfg.DeadActorRetention != nil {
@@ -150,6 +158,11 @@ func New(cfg Config) (*Head, error) {
 		_ = st.close()
 		return nil, err
 	}
+	var to backend = st
+	if wrap != nil {
+		to = wrap(st)
+	}
+	h.commit = newCommitter(to, cfg.Log)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
 	go h.watch(ctx)
@@ -168,8 +181,9 @@ func (h *Head) recover() error {
 		total, _ := resources.FromFloat(ni.GetTotal())
 		h.nodes[ni.GetNodeId()] = &headNode{info: ni, total: total, avail: total.Clone(), lastSeen: now}
 	}
-	if err := h.recoverGroups(); err != nil {
-		return fmt.Errorf("recover placement groups: %w", err)
+	h.recoverGroups(w.groups)
+	for _, d := range w.durable {
+		h.dur.acts[d.key] = d.da
 	}
 	sort.SliceStable(w.actors, func(i, j int) bool {
 		return w.actors[i].GetInfo().GetCreatedUnixNano() < w.actors[j].GetInfo().GetCreatedUnixNano()
@@ -213,6 +227,7 @@ func (h *Head) Close() error {
 	h.stop()
 	<-h.done
 	h.calls.Wait()
+	h.commit.close()
 	return h.st.close()
 }
 
@@ -282,11 +297,22 @@ func (h *Head) runWait(ctx context.Context, todo []func()) {
 	}
 }
 
-func (h *Head) persistLocked(w *write) {
+// persistLocked hands w, with the groups and durable activations changed
+// since the last write, to the committer, and returns the channel of the
+// write's outcome: a request answers once it is written (written).
+func (h *Head) persistLocked(w *write) <-chan error {
 	h.dropEvictedLocked(w)
-	if err := h.st.put(w); err != nil {
+	w.groups = append(w.groups, h.dirty.groups...)
+	w.durable = append(w.durable, h.dirty.durable...)
+	h.dirty = write{}
+	ops, err := w.ops()
+	if err != nil {
 		h.cfg.Log.Error("head state: write failed", "error", err)
+		done := make(chan error, 1)
+		done <- err
+		return done
 	}
+	return h.commit.submit(ops)
 }
 
 func (h *Head) client(addr string) actorv1connect.NodeServiceClient {

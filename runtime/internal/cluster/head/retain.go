@@ -88,5 +88,9 @@ func (h *Head) recoverDead(deaths []death) error {
 	h.evictLocked(&w)
 	h.order = slices.DeleteFunc(h.order, func(a *headActor) bool { return a.evicted })
 	h.staleRefs = 0
-	return h.st.put(&w)
+	ops, err := w.ops()
+	if err != nil {
+		return err
+	}
+	return h.st.apply(ops)
 }

@@ -37,8 +37,9 @@ func addTestActor(h *Head, id string, created int64) *headActor {
 	h.actors[id] = a
 	h.order = append(h.order, a)
 	h.names[nameKey{"default", id}] = a
-	h.persistLocked(&write{actors: []*actorv1.ActorRecord{a.rec}})
+	stored := h.persistLocked(&write{actors: []*actorv1.ActorRecord{a.rec}})
 	h.mu.Unlock()
+	<-stored
 	return a
 }
 
@@ -48,8 +49,9 @@ func kill(h *Head, ids ...string) {
 	for _, id := range ids {
 		h.deadLocked(h.actors[id], &w, errs.Cause{Kind: errs.CauseKilled, Message: "killed by the test"})
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
+	<-stored
 }
 
 func listed(t *testing.T, h *Head) []string {

@@ -18,7 +18,7 @@ import (
 
 // RegisterNode adds or refreshes a node with the actors it hosts. Actors
 // the head placed on it that it no longer hosts are lost.
-func (h *Head) RegisterNode(_ context.Context, req *connect.Request[actorv1.RegisterNodeRequest]) (*connect.Response[actorv1.RegisterNodeResponse], error) {
+func (h *Head) RegisterNode(ctx context.Context, req *connect.Request[actorv1.RegisterNodeRequest]) (*connect.Response[actorv1.RegisterNodeResponse], error) {
 	ni := proto.Clone(req.Msg.GetNode()).(*actorv1.NodeInfo)
 	if ni.GetNodeId() == "" || ni.GetAddress() == "" {
 		return nil, errs.Newf(errs.ErrInvalidOption, "RegisterNode: node id and address are required")
@@ -63,11 +63,14 @@ func (h *Head) RegisterNode(_ context.Context, req *connect.Request[actorv1.Regi
 	n.info.Available = n.avail.Float()
 	w.nodes = append(w.nodes, ni)
 	todo = append(todo, h.placePendingLocked(&w)...)
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	res := &actorv1.RegisterNodeResponse{HeartbeatIntervalMs: h.cfg.HeartbeatInterval.Milliseconds(), StaleActorIds: stale,
 		ClusterId: h.clusterID, Available: n.avail.Float()}
 	h.mu.Unlock()
 	h.run(todo)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(res), nil
 }
 
@@ -103,7 +106,7 @@ func (h *Head) updateLocked(a *headActor, ha *actorv1.HostedActor, w *write) []f
 }
 
 // Heartbeat records that a node lives and the states of its actors.
-func (h *Head) Heartbeat(_ context.Context, req *connect.Request[actorv1.HeartbeatRequest]) (*connect.Response[actorv1.HeartbeatResponse], error) {
+func (h *Head) Heartbeat(ctx context.Context, req *connect.Request[actorv1.HeartbeatRequest]) (*connect.Response[actorv1.HeartbeatResponse], error) {
 	h.mu.Lock()
 	n := h.nodes[req.Msg.GetNodeId()]
 	if n == nil || !n.alive() {
@@ -121,15 +124,18 @@ func (h *Head) Heartbeat(_ context.Context, req *connect.Request[actorv1.Heartbe
 	if len(todo) > 0 || len(w.actors) > 0 {
 		todo = append(todo, h.placePendingLocked(&w)...)
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	res := &actorv1.HeartbeatResponse{ClusterId: h.clusterID, Available: n.avail.Float()}
 	h.mu.Unlock()
 	h.run(todo)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(res), nil
 }
 
 // ReportActor applies one actor's change of state at once.
-func (h *Head) ReportActor(_ context.Context, req *connect.Request[actorv1.ReportActorRequest]) (*connect.Response[actorv1.ReportActorResponse], error) {
+func (h *Head) ReportActor(ctx context.Context, req *connect.Request[actorv1.ReportActorRequest]) (*connect.Response[actorv1.ReportActorResponse], error) {
 	ha := req.Msg.GetActor()
 	h.mu.Lock()
 	var w write
@@ -138,14 +144,17 @@ func (h *Head) ReportActor(_ context.Context, req *connect.Request[actorv1.Repor
 		todo = h.updateLocked(a, ha, &w)
 		todo = append(todo, h.placePendingLocked(&w)...)
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
 	h.run(todo)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(&actorv1.ReportActorResponse{}), nil
 }
 
 // RegisterJob starts a job.
-func (h *Head) RegisterJob(_ context.Context, req *connect.Request[actorv1.RegisterJobRequest]) (*connect.Response[actorv1.RegisterJobResponse], error) {
+func (h *Head) RegisterJob(ctx context.Context, req *connect.Request[actorv1.RegisterJobRequest]) (*connect.Response[actorv1.RegisterJobResponse], error) {
 	ns := req.Msg.GetNamespace()
 	if ns == "" {
 		ns = "default"
@@ -153,8 +162,11 @@ func (h *Head) RegisterJob(_ context.Context, req *connect.Request[actorv1.Regis
 	j := &headJob{info: &actorv1.JobInfo{JobId: h.cfg.NewID(), Namespace: ns, State: actorv1.JobState_JOB_STATE_RUNNING, Pid: req.Msg.GetPid()}, lastSeen: time.Now()}
 	h.mu.Lock()
 	h.jobs[j.info.GetJobId()] = j
-	h.persistLocked(&write{jobs: []*actorv1.JobInfo{j.info}})
+	stored := h.persistLocked(&write{jobs: []*actorv1.JobInfo{j.info}})
 	h.mu.Unlock()
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(&actorv1.RegisterJobResponse{JobId: j.info.GetJobId(), HeartbeatIntervalMs: h.cfg.HeartbeatInterval.Milliseconds()}), nil
 }
 
@@ -181,9 +193,12 @@ func (h *Head) EndJob(ctx context.Context, req *connect.Request[actorv1.EndJobRe
 	var w write
 	ends := h.endJobLocked(j, &w)
 	place := h.placePendingLocked(&w)
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
 	h.run(place)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	// EndJob returns once the nodes have ended the job's actors (their Stop
 	// hooks run), or when ctx ends: a driver's Shutdown waits for its
 	// actors, as on an embedded node.
@@ -265,8 +280,11 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 		in.PendingReason = reason
 		h.cfg.Log.Warn("actor waits for a node", "actor_id", in.ActorId, "class", class, "reason", reason)
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	if create != nil {
 		h.calls.Add(1)
 		go func() {
@@ -345,9 +363,12 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 	default:
 		stop = h.stopOnNodeLocked(a, cause, true, false)
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
 	h.run(todo)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	if stop != nil {
 		// Kill returns once the node has stopped the actor, so that a call
 		// made after it cannot reach the instance it killed.
