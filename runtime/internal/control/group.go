@@ -34,11 +34,8 @@ type GroupInfo struct {
 // cannot be placed now waits; one no node could ever hold fails on an
 // embedded control plane.
 func (c *Control) CreateGroup(bundles []resources.Set, strategy actorv1.PlacementStrategy) (string, error) {
-	if !ValidStrategy(strategy) {
-		return "", errs.Newf(errs.ErrInvalidOption, "unknown placement strategy %v", strategy)
-	}
-	if len(bundles) == 0 {
-		return "", errs.Newf(errs.ErrInvalidOption, "a placement group needs at least one bundle")
+	if err := CheckGroup(strategy, len(bundles)); err != nil {
+		return "", err
 	}
 	g := &group{id: c.newID(), strategy: strategy, bundles: bundles}
 	c.mu.Lock()
@@ -164,23 +161,23 @@ func (c *Control) inGroupLocked(spec *node.Spec) bool {
 // chooseInGroupLocked picks the node of the bundle spec names, if the
 // bundle has room for the actor now.
 func (c *Control) chooseInGroupLocked(class string, spec *node.Spec) (host *Node, reason string, feasible bool) {
+	var bundles []resources.Set
 	g, ok := c.groups[spec.PlacementGroup]
-	switch {
-	case !ok:
-		return nil, fmt.Sprintf("placement group %s does not exist (it may have been removed)", spec.PlacementGroup), false
-	case spec.Bundle >= len(g.bundles):
-		return nil, fmt.Sprintf("placement group %s has %d bundles, no bundle %d", g.id, len(g.bundles), spec.Bundle), false
-	case !g.bundles[spec.Bundle].Fits(spec.Resources):
-		return nil, fmt.Sprintf("bundle %d of placement group %s has %s", spec.Bundle, g.id, g.bundles[spec.Bundle].Shortfall(spec.Resources)), false
-	case !g.created():
-		return nil, fmt.Sprintf("placement group %s is not placed yet: %s", g.id, g.reason), true
+	if ok {
+		bundles = g.bundles
+	}
+	if why := NeverInBundle(spec, bundles); why != "" {
+		return nil, why, false
+	}
+	if !g.created() {
+		return nil, BundleNotPlaced(spec, g.reason), true
 	}
 	n := g.nodes[spec.Bundle]
 	if !n.Node.Hosts(class) {
-		return nil, fmt.Sprintf("node %s of bundle %d does not host class %s", n.Node.ID, spec.Bundle, class), false
+		return nil, BundleNodeLacksClass(spec, n.Node.ID, class), false
 	}
-	if free := c.bundleFreeLocked(g, spec.Bundle); !free.Fits(spec.Resources) {
-		return nil, fmt.Sprintf("waiting for resources: bundle %d of placement group %s has %s free", spec.Bundle, g.id, free.Shortfall(spec.Resources)), true
+	if why := BundleFull(spec, c.bundleFreeLocked(g, spec.Bundle)); why != "" {
+		return nil, why, true
 	}
 	return n, "", true
 }

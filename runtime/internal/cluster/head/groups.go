@@ -24,8 +24,8 @@ import (
 
 var bucketGroups = []byte("placement_groups")
 
-// headGroups are the head's placement groups.
-type headGroups struct {
+// groupTable are the head's placement groups.
+type groupTable struct {
 	byID  map[string]*headGroup
 	order []*headGroup // creation order
 }
@@ -35,15 +35,16 @@ type headGroup struct {
 	bundles []resources.Set
 }
 
-func (g *headGroup) removed() bool {
-	return g.info.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED
+// live returns the group id unless it does not exist or was removed.
+func (t *groupTable) live(id string) *headGroup {
+	if g := t.byID[id]; g != nil && !g.removed() {
+		return g
+	}
+	return nil
 }
 
-func (h *Head) groupsLocked() *headGroups {
-	if h.pgs == nil {
-		h.pgs = &headGroups{byID: map[string]*headGroup{}}
-	}
-	return h.pgs
+func (g *headGroup) removed() bool {
+	return g.info.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED
 }
 
 func (h *Head) addGroupLocked(info *actorv1.PlacementGroupInfo) (*headGroup, error) {
@@ -55,9 +56,8 @@ func (h *Head) addGroupLocked(info *actorv1.PlacementGroupInfo) (*headGroup, err
 		}
 		g.bundles = append(g.bundles, set)
 	}
-	gs := h.groupsLocked()
-	gs.byID[info.GetPlacementGroupId()] = g
-	gs.order = append(gs.order, g)
+	h.pgs.byID[info.GetPlacementGroupId()] = g
+	h.pgs.order = append(h.pgs.order, g)
 	return g, nil
 }
 
@@ -94,25 +94,10 @@ func (h *Head) putGroupsLocked(gs ...*headGroup) {
 // pool: nothing when it runs in a live placement group's bundle, which
 // reserved its resources already.
 func (h *Head) nodeCostLocked(spec *node.Spec) resources.Set {
-	if spec.PlacementGroup != "" && h.pgs != nil {
-		if g := h.pgs.byID[spec.PlacementGroup]; g != nil && !g.removed() {
-			return nil
-		}
+	if h.pgs.live(spec.PlacementGroup) != nil {
+		return nil
 	}
 	return spec.Resources
-}
-
-// liveNodesLocked returns the live nodes open to placement (not draining), in
-// id order.
-func (h *Head) liveNodesLocked() []*headNode {
-	var live []*headNode
-	for _, n := range h.nodes {
-		if n.open() {
-			live = append(live, n)
-		}
-	}
-	sort.Slice(live, func(i, j int) bool { return live[i].info.GetNodeId() < live[j].info.GetNodeId() })
-	return live
 }
 
 // placeGroupLocked reserves g's waiting bundles if they fit now, and
@@ -121,7 +106,7 @@ func (h *Head) placeGroupLocked(g *headGroup) {
 	if g.removed() || g.info.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED {
 		return
 	}
-	live := h.liveNodesLocked()
+	live := h.nodes.open()
 	cands := make([]control.Candidate, len(live))
 	for i, n := range live {
 		cands[i] = control.Candidate{ID: n.info.GetNodeId(), Labels: n.info.GetLabels(), Total: n.total, Avail: n.avail}
@@ -153,9 +138,6 @@ func (h *Head) placeGroupLocked(g *headGroup) {
 // placeGroupsLocked places every waiting group that fits now, oldest
 // first. It runs before waiting actors are placed.
 func (h *Head) placeGroupsLocked() {
-	if h.pgs == nil {
-		return
-	}
 	for _, g := range h.pgs.order {
 		h.placeGroupLocked(g)
 	}
@@ -164,9 +146,6 @@ func (h *Head) placeGroupsLocked() {
 // reserveBundlesLocked takes the bundles placed on n out of its free
 // pool, for a node that registers afresh.
 func (h *Head) reserveBundlesLocked(n *headNode) {
-	if h.pgs == nil {
-		return
-	}
 	for _, g := range h.pgs.order {
 		if g.removed() {
 			continue
@@ -182,9 +161,6 @@ func (h *Head) reserveBundlesLocked(n *headNode) {
 // groupsNodeLostLocked unplaces the bundles a lost node held: their groups
 // wait to be placed again, their other bundles staying where they are.
 func (h *Head) groupsNodeLostLocked(n *headNode) {
-	if h.pgs == nil {
-		return
-	}
 	for _, g := range h.pgs.order {
 		if g.removed() {
 			continue
@@ -209,7 +185,7 @@ func (h *Head) groupsNodeLostLocked(n *headNode) {
 func (h *Head) bundleFreeLocked(g *headGroup, b int) resources.Set {
 	free := g.bundles[b].Clone()
 	id := g.info.GetPlacementGroupId()
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		if !a.dead() && a.spec.PlacementGroup == id && a.spec.Bundle == b && a.info().GetNodeId() != "" {
 			free.Sub(a.spec.Resources)
 		}
@@ -220,28 +196,24 @@ func (h *Head) bundleFreeLocked(g *headGroup, b int) resources.Set {
 // chooseInGroupLocked picks the node of the bundle spec names, if the
 // bundle has room for the actor now.
 func (h *Head) chooseInGroupLocked(class string, spec *node.Spec) (host *headNode, reason string, feasible bool) {
-	var g *headGroup
-	if h.pgs != nil {
-		g = h.pgs.byID[spec.PlacementGroup]
+	var bundles []resources.Set
+	g := h.pgs.live(spec.PlacementGroup)
+	if g != nil {
+		bundles = g.bundles
 	}
-	switch {
-	case g == nil || g.removed():
-		return nil, fmt.Sprintf("placement group %s does not exist (it may have been removed)", spec.PlacementGroup), false
-	case spec.Bundle >= len(g.bundles):
-		return nil, fmt.Sprintf("placement group %s has %d bundles, no bundle %d", spec.PlacementGroup, len(g.bundles), spec.Bundle), false
-	case !g.bundles[spec.Bundle].Fits(spec.Resources):
-		return nil, fmt.Sprintf("bundle %d of placement group %s has %s", spec.Bundle, spec.PlacementGroup, g.bundles[spec.Bundle].Shortfall(spec.Resources)), false
+	if why := control.NeverInBundle(spec, bundles); why != "" {
+		return nil, why, false
 	}
 	id := g.info.GetBundles()[spec.Bundle].GetNodeId()
 	n := h.nodes[id]
 	if id == "" || n == nil || !n.open() {
-		return nil, fmt.Sprintf("bundle %d of placement group %s is not placed yet: %s", spec.Bundle, spec.PlacementGroup, g.info.GetPendingReason()), true
+		return nil, control.BundleNotPlaced(spec, g.info.GetPendingReason()), true
 	}
 	if !hostsClass(n.info, class) {
-		return nil, fmt.Sprintf("node %s of bundle %d does not host class %s", id, spec.Bundle, class), false
+		return nil, control.BundleNodeLacksClass(spec, id, class), false
 	}
-	if free := h.bundleFreeLocked(g, spec.Bundle); !free.Fits(spec.Resources) {
-		return nil, fmt.Sprintf("waiting for resources: bundle %d of placement group %s has %s free", spec.Bundle, spec.PlacementGroup, free.Shortfall(spec.Resources)), true
+	if why := control.BundleFull(spec, h.bundleFreeLocked(g, spec.Bundle)); why != "" {
+		return nil, why, true
 	}
 	return n, "", true
 }
@@ -254,7 +226,7 @@ func (h *Head) removeGroupLocked(g *headGroup, w *write, why string) []func() {
 	}
 	var todo []func()
 	id := g.info.GetPlacementGroupId()
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		if !a.dead() && a.spec.PlacementGroup == id {
 			todo = append(todo, h.killLocked(a, w, errs.Cause{Kind: errs.CauseKilled, Message: why})...)
 		}
@@ -273,9 +245,6 @@ func (h *Head) removeGroupLocked(g *headGroup, w *write, why string) []func() {
 
 // removeJobGroupsLocked removes the groups of a job that ended.
 func (h *Head) removeJobGroupsLocked(j *headJob, w *write) []func() {
-	if h.pgs == nil {
-		return nil
-	}
 	var todo []func()
 	for _, g := range h.pgs.order {
 		if !g.removed() && g.info.GetJobId() == j.info.GetJobId() {
@@ -289,11 +258,8 @@ func (h *Head) removeJobGroupsLocked(j *headJob, w *write) []func() {
 // that cannot be placed now waits, with a reason.
 func (h *Head) CreatePlacementGroup(ctx context.Context, req *connect.Request[actorv1.CreatePlacementGroupRequest]) (*connect.Response[actorv1.CreatePlacementGroupResponse], error) {
 	m := req.Msg
-	if !control.ValidStrategy(m.GetStrategy()) {
-		return nil, errs.Newf(errs.ErrInvalidOption, "unknown placement strategy %v", m.GetStrategy())
-	}
-	if len(m.GetBundles()) == 0 {
-		return nil, errs.Newf(errs.ErrInvalidOption, "a placement group needs at least one bundle")
+	if err := control.CheckGroup(m.GetStrategy(), len(m.GetBundles())); err != nil {
+		return nil, err
 	}
 	in := &actorv1.PlacementGroupInfo{
 		PlacementGroupId: h.cfg.NewID(), Strategy: m.GetStrategy(), State: actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_PENDING,
@@ -326,7 +292,7 @@ func (h *Head) CreatePlacementGroup(ctx context.Context, req *connect.Request[ac
 func (h *Head) GetPlacementGroup(_ context.Context, req *connect.Request[actorv1.GetPlacementGroupRequest]) (*connect.Response[actorv1.GetPlacementGroupResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	g := h.groupsLocked().byID[req.Msg.GetPlacementGroupId()]
+	g := h.pgs.byID[req.Msg.GetPlacementGroupId()]
 	if g == nil {
 		return nil, errs.Newf(errs.ErrActorNotFound, "no placement group %s", req.Msg.GetPlacementGroupId())
 	}
@@ -336,7 +302,7 @@ func (h *Head) GetPlacementGroup(_ context.Context, req *connect.Request[actorv1
 // RemovePlacementGroup frees a group's reservation and kills its actors.
 func (h *Head) RemovePlacementGroup(ctx context.Context, req *connect.Request[actorv1.RemovePlacementGroupRequest]) (*connect.Response[actorv1.RemovePlacementGroupResponse], error) {
 	h.mu.Lock()
-	g := h.groupsLocked().byID[req.Msg.GetPlacementGroupId()]
+	g := h.pgs.byID[req.Msg.GetPlacementGroupId()]
 	if g == nil {
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.ErrActorNotFound, "no placement group %s", req.Msg.GetPlacementGroupId())

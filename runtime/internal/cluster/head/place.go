@@ -3,7 +3,6 @@ package head
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"connectrpc.com/connect"
@@ -18,7 +17,7 @@ import (
 func (h *Head) placePendingLocked(w *write) []func() {
 	h.placeGroupsLocked()
 	var todo []func()
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		in := a.info()
 		if a.dead() || a.creating || in.GetNodeId() != "" {
 			continue
@@ -93,19 +92,8 @@ func (h *Head) chooseLocked(class string, spec *node.Spec) (host *headNode, reas
 	if spec.PlacementGroup != "" {
 		return h.chooseInGroupLocked(class, spec)
 	}
-	load := map[string]int{}
-	for _, a := range h.order {
-		if !a.dead() {
-			load[a.info().GetNodeId()]++
-		}
-	}
-	var live []*headNode
-	for _, n := range h.nodes {
-		if n.open() {
-			live = append(live, n)
-		}
-	}
-	sort.Slice(live, func(i, j int) bool { return live[i].info.GetNodeId() < live[j].info.GetNodeId() })
+	load := h.actors.load()
+	live := h.nodes.open()
 	cands := make([]control.Candidate, len(live))
 	for i, n := range live {
 		id := n.info.GetNodeId()

@@ -34,9 +34,8 @@ func addTestActor(h *Head, id string, created int64) *headActor {
 		Name: id, Namespace: "default", Spec: cluster.SpecToProto(spec), CreatedUnixNano: created}
 	a := &headActor{rec: &actorv1.ActorRecord{Info: in}, spec: spec}
 	h.mu.Lock()
-	h.actors[id] = a
-	h.order = append(h.order, a)
-	h.names[nameKey{"default", id}] = a
+	h.actors.add(a)
+	h.names.Bind(&a.spec, a)
 	stored := h.persistLocked(&write{actors: []*actorv1.ActorRecord{a.rec}})
 	h.mu.Unlock()
 	<-stored
@@ -47,7 +46,7 @@ func kill(h *Head, ids ...string) {
 	h.mu.Lock()
 	var w write
 	for _, id := range ids {
-		h.deadLocked(h.actors[id], &w, errs.Cause{Kind: errs.CauseKilled, Message: "killed by the test"})
+		h.deadLocked(h.actors.byID[id], &w, errs.Cause{Kind: errs.CauseKilled, Message: "killed by the test"})
 	}
 	stored := h.persistLocked(&w)
 	h.mu.Unlock()
@@ -78,7 +77,7 @@ func TestHeadDeadRetention(t *testing.T) {
 	legacy := addTestActor(h, "legacy", 0)
 	legacy.info().State = actorv1.ActorState_ACTOR_STATE_DEAD
 	h.mu.Lock()
-	delete(h.names, nameKey{"default", "legacy"})
+	h.names.Free(&legacy.spec, legacy)
 	h.persistLocked(&write{actors: []*actorv1.ActorRecord{legacy.rec}})
 	h.mu.Unlock()
 	if err := h.Close(); err != nil {
@@ -137,7 +136,7 @@ func TestHeadDeadRetention(t *testing.T) {
 	}
 }
 
-// With many evictions h.order is compacted and keeps no evicted actor.
+// With many evictions h.actors.order is compacted and keeps no evicted actor.
 func TestHeadCompactsOrder(t *testing.T) {
 	h := openTestHead(t, t.TempDir(), 0)
 	defer h.Close()
@@ -148,10 +147,10 @@ func TestHeadCompactsOrder(t *testing.T) {
 	}
 	addTestActor(h, "live", 100)
 	h.mu.Lock()
-	n, stale := len(h.order), h.staleRefs
+	n, stale := len(h.actors.order), h.actors.staleRefs
 	h.mu.Unlock()
-	if n > 2*stale+1 || len(h.actors) != 1 {
-		t.Fatalf("order holds %d actors (%d stale), the table %d; want compaction", n, stale, len(h.actors))
+	if n > 2*stale+1 || len(h.actors.byID) != 1 {
+		t.Fatalf("order holds %d actors (%d stale), the table %d; want compaction", n, stale, len(h.actors.byID))
 	}
 	if got := listed(t, h); !slices.Equal(got, []string{"live"}) {
 		t.Fatalf("listed %v, want [live]", got)

@@ -3,7 +3,6 @@ package head
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/control"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 )
@@ -38,7 +38,7 @@ func (h *Head) RegisterNode(ctx context.Context, req *connect.Request[actorv1.Re
 	for _, ha := range req.Msg.GetActors() {
 		hosted[ha.GetActorId()] = ha
 	}
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		in := a.info()
 		if a.dead() || in.GetNodeId() != ni.GetNodeId() {
 			continue
@@ -55,7 +55,7 @@ func (h *Head) RegisterNode(ctx context.Context, req *connect.Request[actorv1.Re
 	}
 	var stale []string
 	for id, ha := range hosted {
-		a := h.actors[id]
+		a := h.actors.byID[id]
 		if ha.GetState() != actorv1.ActorState_ACTOR_STATE_DEAD && (a == nil || a.dead() || a.info().GetNodeId() != ni.GetNodeId()) {
 			stale = append(stale, id)
 		}
@@ -117,7 +117,7 @@ func (h *Head) Heartbeat(ctx context.Context, req *connect.Request[actorv1.Heart
 	var w write
 	var todo []func()
 	for _, ha := range req.Msg.GetActors() {
-		if a := h.actors[ha.GetActorId()]; a != nil && a.info().GetNodeId() == n.info.GetNodeId() {
+		if a := h.actors.byID[ha.GetActorId()]; a != nil && a.info().GetNodeId() == n.info.GetNodeId() {
 			todo = append(todo, h.updateLocked(a, ha, &w)...)
 		}
 	}
@@ -140,7 +140,7 @@ func (h *Head) ReportActor(ctx context.Context, req *connect.Request[actorv1.Rep
 	h.mu.Lock()
 	var w write
 	var todo []func()
-	if a := h.actors[ha.GetActorId()]; a != nil && a.info().GetNodeId() == req.Msg.GetNodeId() {
+	if a := h.actors.byID[ha.GetActorId()]; a != nil && a.info().GetNodeId() == req.Msg.GetNodeId() {
 		todo = h.updateLocked(a, ha, &w)
 		todo = append(todo, h.placePendingLocked(&w)...)
 	}
@@ -219,23 +219,17 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 	}
 	class := m.GetClass()
 	h.mu.Lock()
-	if a := h.spawns[m.GetRequestId()]; a != nil && m.GetRequestId() != "" {
+	if a := h.actors.spawns[m.GetRequestId()]; a != nil && m.GetRequestId() != "" {
 		// Sent again: the first attempt created it.
 		defer h.mu.Unlock()
 		return connect.NewResponse(&actorv1.SpawnActorResponse{Actor: h.infoLocked(a)}), nil
 	}
-	key := nameKey{spec.Namespace, spec.Name}
-	if spec.Name != "" {
-		if old := h.names[key]; old != nil && !old.dead() {
-			defer h.mu.Unlock()
-			if !spec.GetIfExists {
-				return nil, errs.Newf(errs.ErrNameTaken, "actor name %q is taken in namespace %q by actor %s", spec.Name, spec.Namespace, old.info().GetActorId())
-			}
-			if old.info().GetClass() != class {
-				return nil, errs.Newf(errs.ErrWrongClass, "actor %q in namespace %q is a %s, not a %s", spec.Name, spec.Namespace, old.info().GetClass(), class)
-			}
-			return connect.NewResponse(&actorv1.SpawnActorResponse{Actor: h.infoLocked(old), Existed: true}), nil
+	if old, ok := h.names.Live(spec.Namespace, spec.Name); ok && spec.Name != "" {
+		defer h.mu.Unlock()
+		if err := control.Taken(&spec, class, old.info().GetActorId(), old.info().GetClass()); err != nil {
+			return nil, err
 		}
+		return connect.NewResponse(&actorv1.SpawnActorResponse{Actor: h.infoLocked(old), Existed: true}), nil
 	}
 	host, reason, feasible := h.chooseLocked(class, &spec)
 	if host == nil && !feasible && spec.NodeAffinity != "" && !spec.AffinitySoft {
@@ -262,14 +256,8 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 		in.OwnerActorId = ""
 	}
 	a := &headActor{rec: &actorv1.ActorRecord{Info: in, Init: m.GetInit(), SpawnRequestId: m.GetRequestId()}, spec: spec}
-	h.actors[in.ActorId] = a
-	if m.GetRequestId() != "" {
-		h.spawns[m.GetRequestId()] = a
-	}
-	h.order = append(h.order, a)
-	if spec.Name != "" {
-		h.names[key] = a
-	}
+	h.actors.add(a)
+	h.names.Bind(&spec, a)
 	var w write
 	w.actors = append(w.actors, a.rec)
 	var create func()
@@ -309,7 +297,7 @@ func (h *Head) GetActor(_ context.Context, req *connect.Request[actorv1.GetActor
 	defer h.mu.Unlock()
 	m := req.Msg
 	if m.GetActorId() != "" {
-		a := h.actors[m.GetActorId()]
+		a := h.actors.byID[m.GetActorId()]
 		if a == nil {
 			return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s (never spawned, or dead and evicted from the dead actors the head retains)", m.GetActorId())
 		}
@@ -319,8 +307,8 @@ func (h *Head) GetActor(_ context.Context, req *connect.Request[actorv1.GetActor
 	if ns == "" {
 		ns = "default"
 	}
-	a := h.names[nameKey{ns, m.GetName()}]
-	if a == nil || a.dead() {
+	a, ok := h.names.Live(ns, m.GetName())
+	if !ok {
 		return nil, errs.Newf(errs.ErrActorNotFound, "no live actor named %q in namespace %q", m.GetName(), ns)
 	}
 	return connect.NewResponse(&actorv1.GetActorResponse{Actor: h.infoLocked(a)}), nil
@@ -332,7 +320,7 @@ func (h *Head) GetActor(_ context.Context, req *connect.Request[actorv1.GetActor
 // again, or dies when it has none left, as on an embedded node.
 func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillActorRequest]) (*connect.Response[actorv1.KillActorResponse], error) {
 	h.mu.Lock()
-	a := h.actors[req.Msg.GetActorId()]
+	a := h.actors.byID[req.Msg.GetActorId()]
 	if a == nil {
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s", req.Msg.GetActorId())
@@ -383,7 +371,7 @@ func (h *Head) ListActors(_ context.Context, req *connect.Request[actorv1.ListAc
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := &actorv1.ListActorsResponse{}
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		if a.evicted {
 			continue
 		}
@@ -427,15 +415,7 @@ func matches(in *actorv1.ActorInfo, filters map[string]string) bool {
 func (h *Head) ListNodes(context.Context, *connect.Request[actorv1.ListNodesRequest]) (*connect.Response[actorv1.ListNodesResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := &actorv1.ListNodesResponse{}
-	for _, n := range h.nodes {
-		ni := proto.Clone(n.info).(*actorv1.NodeInfo)
-		if n.alive() {
-			ni.Available = n.avail.Float()
-		}
-		out.Nodes = append(out.Nodes, ni)
-	}
-	sort.Slice(out.Nodes, func(i, j int) bool { return out.Nodes[i].GetNodeId() < out.Nodes[j].GetNodeId() })
+	out := &actorv1.ListNodesResponse{Nodes: h.nodes.list()}
 	return connect.NewResponse(out), nil
 }
 
@@ -443,10 +423,6 @@ func (h *Head) ListNodes(context.Context, *connect.Request[actorv1.ListNodesRequ
 func (h *Head) ListJobs(context.Context, *connect.Request[actorv1.ListJobsRequest]) (*connect.Response[actorv1.ListJobsResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := &actorv1.ListJobsResponse{}
-	for _, j := range h.jobs {
-		out.Jobs = append(out.Jobs, proto.Clone(j.info).(*actorv1.JobInfo))
-	}
-	sort.Slice(out.Jobs, func(i, j int) bool { return out.Jobs[i].GetJobId() < out.Jobs[j].GetJobId() })
+	out := &actorv1.ListJobsResponse{Jobs: h.jobs.list()}
 	return connect.NewResponse(out), nil
 }
