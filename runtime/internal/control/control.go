@@ -23,7 +23,7 @@ type Node struct {
 	Total  resources.Set
 	Labels map[string]string
 
-	avail resources.Set
+	ledger Ledger
 }
 
 // Control places actors and keeps their names. Embedded is a single node
@@ -50,7 +50,7 @@ type Control struct {
 func New(log *slog.Logger, embedded bool, newID func() string, nodes ...*Node) *Control {
 	c := &Control{log: log, embedded: embedded, newID: newID, names: NewNames(func(a *node.Actor) bool { return a.State() == node.Dead }), grouped: map[*node.Actor]struct{}{}}
 	for _, n := range nodes {
-		n.avail = n.Total.Clone()
+		n.ledger = NewLedger(n.Total)
 		n.Node.OnDead = c.onDead
 		c.nodes = append(c.nodes, n)
 	}
@@ -132,7 +132,7 @@ func (c *Control) chooseLocked(class string, spec *node.Spec) (host *Node, reaso
 	var buf [4]Candidate // no allocation for a few nodes
 	cands := buf[:0]
 	for _, n := range c.nodes {
-		cands = append(cands, Candidate{ID: n.Node.ID, Hosts: n.Node.Hosts(class), Labels: n.Labels, Total: n.Total, Avail: n.avail})
+		cands = append(cands, Candidate{ID: n.Node.ID, Hosts: n.Node.Hosts(class), Labels: n.Labels, Total: n.Total, Avail: n.ledger.Free()})
 	}
 	i, reason, feasible := Choose(cands, class, spec, &c.next)
 	if i < 0 {
@@ -147,9 +147,7 @@ func (c *Control) onDead(a *node.Actor) {
 	c.mu.Lock()
 	c.names.Free(a.Spec, a)
 	if n := c.placedLocked(a); n != nil {
-		if !c.inGroupLocked(a.Spec) {
-			n.avail.Add(a.Spec.Resources)
-		}
+		n.ledger.Give(Cost(a.Spec, c.inGroupLocked(a.Spec)))
 		a.PlacedOn = nil
 		delete(c.grouped, a)
 	}
@@ -222,7 +220,7 @@ func (c *Control) Nodes() []NodeInfo {
 	defer c.mu.Unlock()
 	out := make([]NodeInfo, 0, len(c.nodes))
 	for _, n := range c.nodes {
-		out = append(out, NodeInfo{ID: n.Node.ID, Total: n.Total.Float(), Free: n.avail.Float(), Labels: n.Labels, Classes: n.Node.Classes()})
+		out = append(out, NodeInfo{ID: n.Node.ID, Total: n.Total.Float(), Free: n.ledger.Free().Float(), Labels: n.Labels, Classes: n.Node.Classes()})
 	}
 	return out
 }

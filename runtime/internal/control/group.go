@@ -59,7 +59,7 @@ func (c *Control) CreateGroup(bundles []resources.Set, strategy actorv1.Placemen
 func (c *Control) placeGroupLocked(g *group) (reason string, feasible bool) {
 	cands := make([]Candidate, len(c.nodes))
 	for i, n := range c.nodes {
-		cands[i] = Candidate{ID: n.Node.ID, Labels: n.Labels, Total: n.Total, Avail: n.avail}
+		cands[i] = Candidate{ID: n.Node.ID, Labels: n.Labels, Total: n.Total, Avail: n.ledger.Free()}
 	}
 	assign, reason, feasible := PlaceBundles(cands, g.bundles, nil, g.strategy)
 	if assign == nil {
@@ -69,7 +69,7 @@ func (c *Control) placeGroupLocked(g *group) (reason string, feasible bool) {
 	g.nodes = make([]*Node, len(assign))
 	for b, i := range assign {
 		g.nodes[b] = c.nodes[i]
-		c.nodes[i].avail.Sub(g.bundles[b])
+		c.nodes[i].ledger.Take(g.bundles[b])
 	}
 	g.reason = ""
 	return "", true
@@ -104,7 +104,7 @@ func (c *Control) RemoveGroup(id string) error {
 	var victims []*node.Actor
 	if g.created() {
 		for b, n := range g.nodes {
-			n.avail.Add(c.bundleFreeLocked(g, b))
+			n.ledger.Give(c.bundleFreeLocked(g, b))
 		}
 	}
 	for a := range c.grouped {
@@ -211,9 +211,7 @@ func (c *Control) placePendingLocked() (place []*node.Actor, hosts []*Node) {
 // takeLocked records a placed on host, taking its resources from its
 // bundle or from host's free pool.
 func (c *Control) takeLocked(host *Node, a *node.Actor) {
-	if !c.inGroupLocked(a.Spec) {
-		host.avail.Sub(a.Spec.Resources)
-	}
+	host.ledger.Take(Cost(a.Spec, c.inGroupLocked(a.Spec)))
 	a.PlacedOn = host.Node
 	if a.Spec.PlacementGroup != "" {
 		c.grouped[a] = struct{}{}

@@ -77,7 +77,7 @@ func (h *Head) recoverGroups(infos []*actorv1.PlacementGroupInfo) {
 		}
 		for i, b := range in.GetBundles() {
 			if n := h.nodes[b.GetNodeId()]; n != nil && b.GetNodeId() != "" {
-				n.avail.Sub(g.bundles[i])
+				n.Take(g.bundles[i])
 			}
 		}
 	}
@@ -94,10 +94,7 @@ func (h *Head) putGroupsLocked(gs ...*headGroup) {
 // pool: nothing when it runs in a live placement group's bundle, which
 // reserved its resources already.
 func (h *Head) nodeCostLocked(spec *node.Spec) resources.Set {
-	if h.pgs.live(spec.PlacementGroup) != nil {
-		return nil
-	}
-	return spec.Resources
+	return control.Cost(spec, h.pgs.live(spec.PlacementGroup) != nil)
 }
 
 // placeGroupLocked reserves g's waiting bundles if they fit now, and
@@ -109,7 +106,7 @@ func (h *Head) placeGroupLocked(g *headGroup) {
 	live := h.nodes.open()
 	cands := make([]control.Candidate, len(live))
 	for i, n := range live {
-		cands[i] = control.Candidate{ID: n.info.GetNodeId(), Labels: n.info.GetLabels(), Total: n.total, Avail: n.avail}
+		cands[i] = control.Candidate{ID: n.info.GetNodeId(), Labels: n.info.GetLabels(), Total: n.Total, Avail: n.Free()}
 	}
 	placed := make([]string, len(g.bundles))
 	for i, b := range g.info.GetBundles() {
@@ -126,7 +123,7 @@ func (h *Head) placeGroupLocked(g *headGroup) {
 	for i, b := range g.info.GetBundles() {
 		if b.GetNodeId() == "" {
 			n := live[assign[i]]
-			n.avail.Sub(g.bundles[i])
+			n.Take(g.bundles[i])
 			b.NodeId = n.info.GetNodeId()
 		}
 	}
@@ -152,7 +149,7 @@ func (h *Head) reserveBundlesLocked(n *headNode) {
 		}
 		for i, b := range g.info.GetBundles() {
 			if b.GetNodeId() == n.info.GetNodeId() {
-				n.avail.Sub(g.bundles[i])
+				n.Take(g.bundles[i])
 			}
 		}
 	}
@@ -233,7 +230,7 @@ func (h *Head) removeGroupLocked(g *headGroup, w *write, why string) []func() {
 	}
 	for i, b := range g.info.GetBundles() {
 		if n := h.nodes[b.GetNodeId()]; n != nil && n.alive() {
-			n.avail.Add(g.bundles[i])
+			n.Give(g.bundles[i])
 		}
 		b.NodeId = ""
 	}

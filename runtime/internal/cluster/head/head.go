@@ -75,9 +75,8 @@ type Head struct {
 }
 
 type headNode struct {
-	info     *actorv1.NodeInfo
-	total    resources.Set
-	avail    resources.Set
+	info *actorv1.NodeInfo
+	control.Ledger
 	lastSeen time.Time
 }
 
@@ -95,7 +94,7 @@ func (n *headNode) open() bool { return n.info.GetState() == actorv1.NodeState_N
 func (n *headNode) describe() *actorv1.NodeInfo {
 	ni := proto.Clone(n.info).(*actorv1.NodeInfo)
 	if n.alive() {
-		ni.Available = n.avail.Float()
+		ni.Available = n.Free().Float()
 	}
 	return ni
 }
@@ -181,7 +180,7 @@ func (h *Head) recover() error {
 	now := time.Now()
 	for _, ni := range w.nodes {
 		total, _ := resources.FromFloat(ni.GetTotal())
-		h.nodes[ni.GetNodeId()] = &headNode{info: ni, total: total, avail: total.Clone(), lastSeen: now}
+		h.nodes[ni.GetNodeId()] = &headNode{info: ni, Ledger: control.NewLedger(total), lastSeen: now}
 	}
 	h.recoverGroups(w.groups)
 	for _, d := range w.durable {
@@ -202,7 +201,7 @@ func (h *Head) recover() error {
 			continue
 		}
 		if n := h.nodes[rec.GetInfo().GetNodeId()]; n != nil {
-			n.avail.Sub(h.nodeCostLocked(&spec))
+			n.Take(h.nodeCostLocked(&spec))
 		}
 		h.names.Bind(&a.spec, a)
 	}

@@ -20,7 +20,7 @@ import (
 func (h *Head) nodeLostLocked(n *headNode, w *write, why string) []func() {
 	n.info.State = actorv1.NodeState_NODE_STATE_DEAD
 	n.info.Available = nil
-	n.avail = n.total.Clone()
+	n.Reset()
 	w.nodes = append(w.nodes, n.info)
 	h.groupsNodeLostLocked(n)
 	var todo []func()
@@ -54,7 +54,7 @@ func (h *Head) deadLocked(a *headActor, w *write, cause errs.Cause) []func() {
 		return nil
 	}
 	if n := h.nodes.live(in.GetNodeId()); n != nil {
-		n.avail.Add(h.nodeCostLocked(&a.spec))
+		n.Give(h.nodeCostLocked(&a.spec))
 	}
 	in.State = actorv1.ActorState_ACTOR_STATE_DEAD
 	in.DeathCause = cluster.CauseToProto(cause)

@@ -31,7 +31,7 @@ func (h *Head) RegisterNode(ctx context.Context, req *connect.Request[actorv1.Re
 	h.mu.Lock()
 	var w write
 	var todo []func()
-	n := &headNode{info: ni, total: total, avail: total.Clone(), lastSeen: time.Now()}
+	n := &headNode{info: ni, Ledger: control.NewLedger(total), lastSeen: time.Now()}
 	h.nodes[ni.GetNodeId()] = n
 	h.reserveBundlesLocked(n)
 	hosted := map[string]*actorv1.HostedActor{}
@@ -44,7 +44,7 @@ func (h *Head) RegisterNode(ctx context.Context, req *connect.Request[actorv1.Re
 			continue
 		}
 		if ha, ok := hosted[in.GetActorId()]; ok || a.creating {
-			n.avail.Sub(h.nodeCostLocked(&a.spec))
+			n.Take(h.nodeCostLocked(&a.spec))
 			in.NodeAddress, in.Pid = ni.GetAddress(), ni.GetPid()
 			if ok {
 				todo = append(todo, h.updateLocked(a, ha, &w)...)
@@ -60,12 +60,12 @@ func (h *Head) RegisterNode(ctx context.Context, req *connect.Request[actorv1.Re
 			stale = append(stale, id)
 		}
 	}
-	n.info.Available = n.avail.Float()
+	n.info.Available = n.Free().Float()
 	w.nodes = append(w.nodes, ni)
 	todo = append(todo, h.placePendingLocked(&w)...)
 	stored := h.persistLocked(&w)
 	res := &actorv1.RegisterNodeResponse{HeartbeatIntervalMs: h.cfg.HeartbeatInterval.Milliseconds(), StaleActorIds: stale,
-		ClusterId: h.clusterID, Available: n.avail.Float()}
+		ClusterId: h.clusterID, Available: n.Free().Float()}
 	h.mu.Unlock()
 	h.run(todo)
 	if err := written(ctx, stored); err != nil {
@@ -89,7 +89,7 @@ func (h *Head) updateLocked(a *headActor, ha *actorv1.HostedActor, w *write) []f
 		if cause.Kind == errs.CauseNodeLost {
 			// Its node is shutting down: elsewhere, it may live on.
 			if n := h.nodes[in.GetNodeId()]; n != nil && n.alive() {
-				n.avail.Add(h.nodeCostLocked(&a.spec))
+				n.Give(h.nodeCostLocked(&a.spec))
 			}
 			return h.lostLocked(a, w, cause)
 		}
@@ -125,7 +125,7 @@ func (h *Head) Heartbeat(ctx context.Context, req *connect.Request[actorv1.Heart
 		todo = append(todo, h.placePendingLocked(&w)...)
 	}
 	stored := h.persistLocked(&w)
-	res := &actorv1.HeartbeatResponse{ClusterId: h.clusterID, Available: n.avail.Float()}
+	res := &actorv1.HeartbeatResponse{ClusterId: h.clusterID, Available: n.Free().Float()}
 	h.mu.Unlock()
 	h.run(todo)
 	if err := written(ctx, stored); err != nil {
