@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/control"
@@ -17,47 +16,53 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/resources"
 )
 
-// Placement groups on the head. A placed bundle's resources are taken out
-// of its node's free pool; the actors placed in the bundle draw on the
-// bundle instead, so they cost their node nothing more. Groups are stored
-// in their own bucket of the head's store.
+// Placement groups on the head are control.Groups, the table the embedded
+// node keeps too; the head adds each group's job and creation time, and
+// stores the groups in their own bucket of its store.
 
 var bucketGroups = []byte("placement_groups")
 
-// groupTable are the head's placement groups.
-type groupTable struct {
-	byID  map[string]*headGroup
-	order []*headGroup // creation order
+// groupMeta is what the head keeps of a group beside control's table.
+type groupMeta struct {
+	job     string
+	created int64
 }
 
-type headGroup struct {
-	info    *actorv1.PlacementGroupInfo
-	bundles []resources.Set
-}
-
-// live returns the group id unless it does not exist or was removed.
-func (t *groupTable) live(id string) *headGroup {
-	if g := t.byID[id]; g != nil && !g.removed() {
-		return g
+// groupInfo describes g as the head serves and stores it.
+func (h *Head) groupInfo(g *control.Group) *actorv1.PlacementGroupInfo {
+	m := h.groupMeta[g.ID]
+	in := &actorv1.PlacementGroupInfo{PlacementGroupId: g.ID, Strategy: g.Strategy, JobId: m.job, CreatedUnixNano: m.created,
+		PendingReason: g.Reason, State: actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_PENDING}
+	switch {
+	case g.Removed:
+		in.State = actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED
+	case g.Placed():
+		in.State = actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED
 	}
-	return nil
+	for b, set := range g.Bundles {
+		in.Bundles = append(in.Bundles, &actorv1.Bundle{Resources: set.Float(), NodeId: g.Nodes[b]})
+	}
+	return in
 }
 
-func (g *headGroup) removed() bool {
-	return g.info.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED
-}
-
-func (h *Head) addGroupLocked(info *actorv1.PlacementGroupInfo) (*headGroup, error) {
-	g := &headGroup{info: info}
+// addGroupLocked adds the group info describes (a new or a stored one).
+func (h *Head) addGroupLocked(info *actorv1.PlacementGroupInfo) (*control.Group, error) {
+	var bundles []resources.Set
 	for i, b := range info.GetBundles() {
 		set, err := resources.FromFloat(b.GetResources())
 		if err != nil {
 			return nil, errs.Newf(errs.ErrInvalidOption, "bundle %d: %v", i, err)
 		}
-		g.bundles = append(g.bundles, set)
+		bundles = append(bundles, set)
 	}
-	h.pgs.byID[info.GetPlacementGroupId()] = g
-	h.pgs.order = append(h.pgs.order, g)
+	g := control.NewGroup(info.GetPlacementGroupId(), info.GetStrategy(), bundles)
+	for b, bi := range info.GetBundles() {
+		g.Nodes[b] = bi.GetNodeId()
+	}
+	g.Reason = info.GetPendingReason()
+	g.Removed = info.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED
+	h.pgs.Add(g)
+	h.groupMeta[g.ID] = groupMeta{job: info.GetJobId(), created: info.GetCreatedUnixNano()}
 	return g, nil
 }
 
@@ -67,185 +72,98 @@ func (h *Head) addGroupLocked(info *actorv1.PlacementGroupInfo) (*headGroup, err
 func (h *Head) recoverGroups(infos []*actorv1.PlacementGroupInfo) {
 	sort.SliceStable(infos, func(i, j int) bool { return infos[i].GetCreatedUnixNano() < infos[j].GetCreatedUnixNano() })
 	for _, in := range infos {
-		g, err := h.addGroupLocked(in)
-		if err != nil {
+		if _, err := h.addGroupLocked(in); err != nil {
 			h.cfg.Log.Warn("head state: skipping an invalid placement group", "placement_group_id", in.GetPlacementGroupId(), "error", err)
-			continue
 		}
-		if g.removed() {
-			continue
-		}
-		for i, b := range in.GetBundles() {
-			if n := h.nodes[b.GetNodeId()]; n != nil && b.GetNodeId() != "" {
-				n.Take(g.bundles[i])
-			}
-		}
+	}
+	for id, n := range h.nodes {
+		h.pgs.Reserve(id, &n.Ledger)
 	}
 }
 
 // putGroupsLocked stores groups with the next write.
-func (h *Head) putGroupsLocked(gs ...*headGroup) {
-	for _, g := range gs {
-		h.dirty.groups = append(h.dirty.groups, g.info)
-	}
+func (h *Head) putGroupsLocked(gs ...*control.Group) {
+	h.dirtyGroups = append(h.dirtyGroups, gs...)
 }
 
 // nodeCostLocked is what an actor with spec takes from its node's free
-// pool: nothing when it runs in a live placement group's bundle, which
-// reserved its resources already.
+// pool (control.Cost).
 func (h *Head) nodeCostLocked(spec *node.Spec) resources.Set {
-	return control.Cost(spec, h.pgs.live(spec.PlacementGroup) != nil)
+	return control.Cost(spec, h.pgs.Live(spec.PlacementGroup) != nil)
 }
 
-// placeGroupLocked reserves g's waiting bundles if they fit now, and
-// stores g when it changed.
-func (h *Head) placeGroupLocked(g *headGroup) {
-	if g.removed() || g.info.GetState() == actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED {
-		return
+// ledgerLocked returns the ledger of node id if it is alive, else nil.
+func (h *Head) ledgerLocked(id string) *control.Ledger {
+	if n := h.nodes.live(id); n != nil {
+		return &n.Ledger
 	}
+	return nil
+}
+
+// groupCandidatesLocked describes the open nodes for placing bundles.
+func (h *Head) groupCandidatesLocked() []control.Candidate {
 	live := h.nodes.open()
 	cands := make([]control.Candidate, len(live))
 	for i, n := range live {
 		cands[i] = control.Candidate{ID: n.info.GetNodeId(), Labels: n.info.GetLabels(), Total: n.Total, Avail: n.Free()}
 	}
-	placed := make([]string, len(g.bundles))
-	for i, b := range g.info.GetBundles() {
-		placed[i] = b.GetNodeId()
-	}
-	assign, reason, _ := control.PlaceBundles(cands, g.bundles, placed, g.info.GetStrategy())
-	if assign == nil {
-		if g.info.GetPendingReason() != reason {
-			g.info.PendingReason = reason
-			h.putGroupsLocked(g)
-		}
-		return
-	}
-	for i, b := range g.info.GetBundles() {
-		if b.GetNodeId() == "" {
-			n := live[assign[i]]
-			n.Take(g.bundles[i])
-			b.NodeId = n.info.GetNodeId()
-		}
-	}
-	g.info.State = actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED
-	g.info.PendingReason = ""
-	h.putGroupsLocked(g)
+	return cands
 }
 
 // placeGroupsLocked places every waiting group that fits now, oldest
-// first. It runs before waiting actors are placed.
+// first, and stores those that changed. It runs before waiting actors are
+// placed.
 func (h *Head) placeGroupsLocked() {
-	for _, g := range h.pgs.order {
-		h.placeGroupLocked(g)
-	}
+	h.putGroupsLocked(h.pgs.PlaceWaiting(h.groupCandidatesLocked, h.ledgerLocked)...)
 }
 
-// reserveBundlesLocked takes the bundles placed on n out of its free
-// pool, for a node that registers afresh.
-func (h *Head) reserveBundlesLocked(n *headNode) {
-	for _, g := range h.pgs.order {
-		if g.removed() {
-			continue
-		}
-		for i, b := range g.info.GetBundles() {
-			if b.GetNodeId() == n.info.GetNodeId() {
-				n.Take(g.bundles[i])
-			}
-		}
-	}
-}
-
-// groupsNodeLostLocked unplaces the bundles a lost node held: their groups
-// wait to be placed again, their other bundles staying where they are.
-func (h *Head) groupsNodeLostLocked(n *headNode) {
-	for _, g := range h.pgs.order {
-		if g.removed() {
-			continue
-		}
-		changed := false
-		for _, b := range g.info.GetBundles() {
-			if b.GetNodeId() == n.info.GetNodeId() {
-				b.NodeId = ""
-				changed = true
-			}
-		}
-		if changed {
-			g.info.State = actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_PENDING
-			g.info.PendingReason = fmt.Sprintf("node %s holding some bundles was lost", n.info.GetNodeId())
-			h.putGroupsLocked(g)
-		}
-	}
-}
-
-// bundleFreeLocked is what bundle b of g holds that no actor placed in it
-// uses.
-func (h *Head) bundleFreeLocked(g *headGroup, b int) resources.Set {
-	free := g.bundles[b].Clone()
-	id := g.info.GetPlacementGroupId()
+// bundleUsedLocked is what the actors placed in bundle b of group id use.
+func (h *Head) bundleUsedLocked(id string, b int) resources.Set {
+	used := resources.Set{}
 	for _, a := range h.actors.order {
 		if !a.dead() && a.spec.PlacementGroup == id && a.spec.Bundle == b && a.info().GetNodeId() != "" {
-			free.Sub(a.spec.Resources)
+			used.Add(a.spec.Resources)
 		}
 	}
-	return free
+	return used
 }
 
 // chooseInGroupLocked picks the node of the bundle spec names, if the
-// bundle has room for the actor now.
+// bundle has room for the actor now (control.Groups.Bundle).
 func (h *Head) chooseInGroupLocked(class string, spec *node.Spec) (host *headNode, reason string, feasible bool) {
-	var bundles []resources.Set
-	g := h.pgs.live(spec.PlacementGroup)
-	if g != nil {
-		bundles = g.bundles
+	id, reason, feasible := h.pgs.Bundle(spec, class,
+		func(id string) bool { n := h.nodes[id]; return n != nil && n.open() },
+		func(id string) bool { return hostsClass(h.nodes[id].info, class) },
+		func() resources.Set { return h.bundleUsedLocked(spec.PlacementGroup, spec.Bundle) })
+	if id == "" {
+		return nil, reason, feasible
 	}
-	if why := control.NeverInBundle(spec, bundles); why != "" {
-		return nil, why, false
-	}
-	id := g.info.GetBundles()[spec.Bundle].GetNodeId()
-	n := h.nodes[id]
-	if id == "" || n == nil || !n.open() {
-		return nil, control.BundleNotPlaced(spec, g.info.GetPendingReason()), true
-	}
-	if !hostsClass(n.info, class) {
-		return nil, control.BundleNodeLacksClass(spec, id, class), false
-	}
-	if why := control.BundleFull(spec, h.bundleFreeLocked(g, spec.Bundle)); why != "" {
-		return nil, why, true
-	}
-	return n, "", true
+	return h.nodes[id], "", true
 }
 
-// removeGroupLocked kills the actors placed in g, frees its bundles and
-// records it removed.
-func (h *Head) removeGroupLocked(g *headGroup, w *write, why string) []func() {
-	if g.removed() {
+// removeGroupLocked frees g's bundles, records it removed and kills the
+// actors placed in it.
+func (h *Head) removeGroupLocked(g *control.Group, w *write, why string) []func() {
+	if g.Removed {
 		return nil
 	}
+	h.pgs.Remove(g, h.ledgerLocked, func(b int) resources.Set { return h.bundleUsedLocked(g.ID, b) })
+	h.putGroupsLocked(g)
 	var todo []func()
-	id := g.info.GetPlacementGroupId()
 	for _, a := range h.actors.order {
-		if !a.dead() && a.spec.PlacementGroup == id {
+		if !a.dead() && a.spec.PlacementGroup == g.ID {
 			todo = append(todo, h.killLocked(a, w, errs.Cause{Kind: errs.CauseKilled, Message: why})...)
 		}
 	}
-	for i, b := range g.info.GetBundles() {
-		if n := h.nodes[b.GetNodeId()]; n != nil && n.alive() {
-			n.Give(g.bundles[i])
-		}
-		b.NodeId = ""
-	}
-	g.info.State = actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_REMOVED
-	g.info.PendingReason = ""
-	h.putGroupsLocked(g)
 	return todo
 }
 
 // removeJobGroupsLocked removes the groups of a job that ended.
 func (h *Head) removeJobGroupsLocked(j *headJob, w *write) []func() {
 	var todo []func()
-	for _, g := range h.pgs.order {
-		if !g.removed() && g.info.GetJobId() == j.info.GetJobId() {
-			todo = append(todo, h.removeGroupLocked(g, w, fmt.Sprintf("placement group %s removed: job %s ended", g.info.GetPlacementGroupId(), j.info.GetJobId()))...)
+	for _, g := range h.pgs.All() {
+		if !g.Removed && h.groupMeta[g.ID].job == j.info.GetJobId() {
+			todo = append(todo, h.removeGroupLocked(g, w, fmt.Sprintf("placement group %s removed: job %s ended", g.ID, j.info.GetJobId()))...)
 		}
 	}
 	return todo
@@ -271,12 +189,12 @@ func (h *Head) CreatePlacementGroup(ctx context.Context, req *connect.Request[ac
 		h.mu.Unlock()
 		return nil, err
 	}
-	h.placeGroupLocked(g)
+	h.pgs.Place(g, h.groupCandidatesLocked(), h.ledgerLocked)
 	h.putGroupsLocked(g)
-	if !g.removed() && g.info.GetState() != actorv1.PlacementGroupState_PLACEMENT_GROUP_STATE_CREATED {
-		h.cfg.Log.Warn("placement group waits", "placement_group_id", in.GetPlacementGroupId(), "reason", in.GetPendingReason())
+	if !g.Placed() {
+		h.cfg.Log.Warn("placement group waits", "placement_group_id", g.ID, "reason", g.Reason)
 	}
-	out := proto.Clone(g.info).(*actorv1.PlacementGroupInfo)
+	out := h.groupInfo(g)
 	stored := h.persistLocked(&write{})
 	h.mu.Unlock()
 	if err := written(ctx, stored); err != nil {
@@ -289,23 +207,23 @@ func (h *Head) CreatePlacementGroup(ctx context.Context, req *connect.Request[ac
 func (h *Head) GetPlacementGroup(_ context.Context, req *connect.Request[actorv1.GetPlacementGroupRequest]) (*connect.Response[actorv1.GetPlacementGroupResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	g := h.pgs.byID[req.Msg.GetPlacementGroupId()]
+	g := h.pgs.Get(req.Msg.GetPlacementGroupId())
 	if g == nil {
 		return nil, errs.Newf(errs.ErrActorNotFound, "no placement group %s", req.Msg.GetPlacementGroupId())
 	}
-	return connect.NewResponse(&actorv1.GetPlacementGroupResponse{Group: proto.Clone(g.info).(*actorv1.PlacementGroupInfo)}), nil
+	return connect.NewResponse(&actorv1.GetPlacementGroupResponse{Group: h.groupInfo(g)}), nil
 }
 
 // RemovePlacementGroup frees a group's reservation and kills its actors.
 func (h *Head) RemovePlacementGroup(ctx context.Context, req *connect.Request[actorv1.RemovePlacementGroupRequest]) (*connect.Response[actorv1.RemovePlacementGroupResponse], error) {
 	h.mu.Lock()
-	g := h.pgs.byID[req.Msg.GetPlacementGroupId()]
+	g := h.pgs.Get(req.Msg.GetPlacementGroupId())
 	if g == nil {
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.ErrActorNotFound, "no placement group %s", req.Msg.GetPlacementGroupId())
 	}
 	var w write
-	todo := h.removeGroupLocked(g, &w, fmt.Sprintf("placement group %s was removed", g.info.GetPlacementGroupId()))
+	todo := h.removeGroupLocked(g, &w, fmt.Sprintf("placement group %s was removed", g.ID))
 	todo = append(todo, h.placePendingLocked(&w)...)
 	stored := h.persistLocked(&w)
 	h.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -64,12 +65,14 @@ type Head struct {
 	clients map[string]actorv1connect.NodeServiceClient
 	next    int // round robin for SPREAD
 	// pgs are the placement groups (groups.go).
-	pgs *groupTable
+	pgs       *control.Groups
+	groupMeta map[string]groupMeta
 	// dur is the durable actors' activation table (durable.go).
 	dur durableTable
 	// dirty are the groups and durable activations changed since the last
 	// write, for persistLocked.
-	dirty write
+	dirty       write
+	dirtyGroups []*control.Group
 	// commit writes the changes to the store off mu (commit.go).
 	commit *committer
 }
@@ -150,7 +153,7 @@ func open(cfg Config, wrap func(backend) backend) (*Head, error) {
 	}
 	h := &Head{cfg: cfg, st: st, done: make(chan struct{}), dur: durableTable{acts: map[string]*actorv1.DurableActivation{}},
 		nodes: nodeTable{}, actors: newActorTable(deadCap), names: control.NewNames((*headActor).dead),
-		jobs: jobTable{}, pgs: &groupTable{byID: map[string]*headGroup{}}, clients: map[string]actorv1connect.NodeServiceClient{}}
+		jobs: jobTable{}, pgs: control.NewGroups(), groupMeta: map[string]groupMeta{}, clients: map[string]actorv1connect.NodeServiceClient{}}
 	if h.clusterID, err = st.clusterID(cfg.NewID); err != nil {
 		_ = st.close()
 		return nil, fmt.Errorf("head state: cluster id: %w", err)
@@ -297,9 +300,13 @@ func (h *Head) runWait(ctx context.Context, todo []func()) {
 // write's outcome: a request answers once it is written (written).
 func (h *Head) persistLocked(w *write) <-chan error {
 	h.dropEvictedLocked(w)
-	w.groups = append(w.groups, h.dirty.groups...)
+	for i, g := range h.dirtyGroups {
+		if !slices.Contains(h.dirtyGroups[:i], g) {
+			w.groups = append(w.groups, h.groupInfo(g))
+		}
+	}
 	w.durable = append(w.durable, h.dirty.durable...)
-	h.dirty = write{}
+	h.dirty, h.dirtyGroups = write{}, nil
 	ops, err := w.ops()
 	if err != nil {
 		h.cfg.Log.Error("head state: write failed", "error", err)

@@ -22,7 +22,7 @@ func (h *Head) nodeLostLocked(n *headNode, w *write, why string) []func() {
 	n.info.Available = nil
 	n.Reset()
 	w.nodes = append(w.nodes, n.info)
-	h.groupsNodeLostLocked(n)
+	h.putGroupsLocked(h.pgs.NodeLost(n.info.GetNodeId())...)
 	var todo []func()
 	for _, a := range h.actors.on(n.info.GetNodeId()) {
 		todo = append(todo, h.lostLocked(a, w, errs.Cause{Kind: errs.CauseNodeLost, Message: why})...)

@@ -33,7 +33,7 @@ func (h *Head) RegisterNode(ctx context.Context, req *connect.Request[actorv1.Re
 	var todo []func()
 	n := &headNode{info: ni, Ledger: control.NewLedger(total), lastSeen: time.Now()}
 	h.nodes[ni.GetNodeId()] = n
-	h.reserveBundlesLocked(n)
+	h.pgs.Reserve(ni.GetNodeId(), &n.Ledger)
 	hosted := map[string]*actorv1.HostedActor{}
 	for _, ha := range req.Msg.GetActors() {
 		hosted[ha.GetActorId()] = ha
