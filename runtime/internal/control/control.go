@@ -42,13 +42,12 @@ type Control struct {
 	pending []*node.Actor
 	next    int // round-robin start for SPREAD
 
-	groups     map[string]*group // placement groups by id
-	groupOrder []*group          // in creation order
+	groups *Groups // placement groups (groups.go)
 }
 
 // New returns a control plane for the given nodes.
 func New(log *slog.Logger, embedded bool, newID func() string, nodes ...*Node) *Control {
-	c := &Control{log: log, embedded: embedded, newID: newID, names: NewNames(func(a *node.Actor) bool { return a.State() == node.Dead }), grouped: map[*node.Actor]struct{}{}}
+	c := &Control{log: log, embedded: embedded, newID: newID, names: NewNames(func(a *node.Actor) bool { return a.State() == node.Dead }), grouped: map[*node.Actor]struct{}{}, groups: NewGroups()}
 	for _, n := range nodes {
 		n.ledger = NewLedger(n.Total)
 		n.Node.OnDead = c.onDead
