@@ -15,7 +15,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
 	"github.com/troupehq/troupe/runtime/internal/durable"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
@@ -49,7 +49,7 @@ type durableHost struct {
 	acts  map[durableKey]*activation
 	// remote are the targets of durable actors called on other nodes, in
 	// cluster mode (durable_cluster.go).
-	remote map[durableKey]*cluster.Target
+	remote map[durableKey]*caller.Target
 	// activating are the activations asked of the head and not yet
 	// answered, with the calls waiting for them (durable_cluster.go).
 	activating map[durableKey]*pendingActivation

@@ -10,6 +10,7 @@ import (
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 )
@@ -78,7 +79,7 @@ func Connect(ctx context.Context, addr string, opts ...Option) (*System, error) 
 	if err != nil {
 		return nil, err
 	}
-	cl := cluster.NewClient(addr, token, tlsConf, cfg.log)
+	cl := caller.NewClient(addr, token, tlsConf, cfg.log)
 	var p *clusterPlane
 	s, err := newSystem(ctx, &cfg, func(s *System, total resources.Set) plane {
 		p = newClusterPlane(s, total, cl, true)

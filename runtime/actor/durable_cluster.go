@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 )
@@ -49,7 +50,7 @@ func (p *clusterPlane) submitDurable(ref *DurableRef, c *node.Call) {
 func (p *clusterPlane) reachDurable(string) error { return nil }
 
 // target returns the cached target of the durable actor ref names.
-func (p *clusterPlane) target(ref *DurableRef) *cluster.Target {
+func (p *clusterPlane) target(ref *DurableRef) *caller.Target {
 	h := p.s.durable
 	key := durableKey{ref.class.Name, ref.id}
 	h.mu.Lock()
@@ -58,7 +59,7 @@ func (p *clusterPlane) target(ref *DurableRef) *cluster.Target {
 		return t
 	}
 	if h.remote == nil {
-		h.remote = map[durableKey]*cluster.Target{}
+		h.remote = map[durableKey]*caller.Target{}
 	}
 	nodeID := ""
 	if !p.driver {

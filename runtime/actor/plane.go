@@ -6,7 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
-	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 	"github.com/troupehq/troupe/runtime/internal/telemetry"
@@ -41,7 +41,7 @@ type plane interface {
 	groupInfo(ctx context.Context, id string) (PlacementGroupInfo, error)
 	removeGroup(ctx context.Context, id string) error
 	// invoke carries c to the actor in another process that t names.
-	invoke(t *cluster.Target, c *node.Call)
+	invoke(t *caller.Target, c *node.Call)
 	// ownerless reports whether an actor spawned from outside any actor
 	// has no job to own it: true on a cluster node that is not a driver.
 	ownerless() bool

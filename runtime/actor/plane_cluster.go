@@ -11,6 +11,7 @@ import (
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
@@ -21,7 +22,7 @@ import (
 // reached through its client. A driver's plane also heartbeats its job.
 type clusterPlane struct {
 	s      *System
-	client *cluster.Client
+	client *caller.Client
 	driver bool
 	total  resources.Set // this node's
 	// gauges is a cluster node's view of the head for its gauges: its
@@ -34,7 +35,7 @@ type clusterPlane struct {
 
 // newClusterPlane returns the plane of s, whose node has total, on the
 // cluster client reaches; as a driver's, once startJob is called.
-func newClusterPlane(s *System, total resources.Set, client *cluster.Client, driver bool) *clusterPlane {
+func newClusterPlane(s *System, total resources.Set, client *caller.Client, driver bool) *clusterPlane {
 	return &clusterPlane{s: s, client: client, driver: driver, total: total}
 }
 
@@ -80,7 +81,7 @@ func (p *clusterPlane) refFor(in *actorv1.ActorInfo) *Ref {
 			return s.refTo(a)
 		}
 	}
-	return &Ref{sys: s, r: cluster.NewTarget(in)}
+	return &Ref{sys: s, r: caller.NewTarget(in)}
 }
 
 func (p *clusterPlane) spawn(ctx context.Context, class *node.Class, spec *node.Spec, init proto.Message) (*Ref, error) {
@@ -214,7 +215,7 @@ func (p *clusterPlane) removeGroup(ctx context.Context, id string) error {
 // invoke carries a call to the node hosting the actor t names. The call
 // is queued on the node's stream before invoke returns, so one caller's
 // calls reach the node in the order it made them.
-func (p *clusterPlane) invoke(t *cluster.Target, c *node.Call) {
+func (p *clusterPlane) invoke(t *caller.Target, c *node.Call) {
 	var md map[string]string
 	if p.s.tel.Tracing() {
 		md = p.s.tel.Inject(c.Ctx)

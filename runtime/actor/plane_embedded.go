@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
-	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
 	"github.com/troupehq/troupe/runtime/internal/control"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
@@ -135,7 +135,7 @@ func (p *embeddedPlane) removeGroup(_ context.Context, id string) error {
 	return p.ctrl.RemoveGroup(id)
 }
 
-func (p *embeddedPlane) invoke(_ *cluster.Target, c *node.Call) {
+func (p *embeddedPlane) invoke(_ *caller.Target, c *node.Call) {
 	c.Fail(errs.Newf(errs.ErrSystemClosed, "not connected to a cluster"))
 }
 

@@ -6,7 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
-	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 )
@@ -16,8 +16,8 @@ import (
 // names the dead actor. Typed handles wrap a Ref.
 type Ref struct {
 	sys *System
-	a   *node.Actor     // an actor hosted in this process
-	r   *cluster.Target // else an actor in another process of the cluster
+	a   *node.Actor    // an actor hosted in this process
+	r   *caller.Target // else an actor in another process of the cluster
 }
 
 // Handle is anything that names an actor: every generated handle, and *Ref.

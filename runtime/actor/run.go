@@ -22,6 +22,9 @@ import (
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
 	"github.com/troupehq/troupe/runtime/internal/cluster"
+	nodeagent "github.com/troupehq/troupe/runtime/internal/cluster/agent"
+	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
+	clusterhead "github.com/troupehq/troupe/runtime/internal/cluster/head"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 	"github.com/troupehq/troupe/runtime/internal/telemetry"
@@ -270,7 +273,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 	if token == "" {
 		token = os.Getenv(TokenEnv)
 	}
-	var head *cluster.Head
+	var head *clusterhead.Head
 	if f.head {
 		headAddr = addr
 		dir := f.stateDir
@@ -291,13 +294,13 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 			return err
 		}
 		if cfg.nodeID == "" {
-			if cfg.nodeID, err = cluster.LoadOrCreateNodeID(dir, func() string { return newID(12) }); err != nil {
+			if cfg.nodeID, err = clusterhead.LoadOrCreateNodeID(dir, func() string { return newID(12) }); err != nil {
 				_ = lis.Close()
 				return err
 			}
 		}
 		hc, scheme := cluster.HTTPClient(tlsConf)
-		head, err = cluster.NewHead(cluster.HeadConfig{
+		head, err = clusterhead.New(clusterhead.Config{
 			StateDir: dir, Log: cfg.log, HTTPClient: cluster.AuthClient(hc, token), Scheme: scheme,
 			HeartbeatInterval: f.heartbeat, HeartbeatTimeout: f.heartbeatTimeout,
 			NewID: func() string { return newID(12) }, DeadActorRetention: &retention,
@@ -315,7 +318,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		return fmt.Errorf("start: %w", err)
 	}
 
-	client := cluster.NewClient(headAddr, token, tlsConf, cfg.log)
+	client := caller.NewClient(headAddr, token, tlsConf, cfg.log)
 	var total resources.Set
 	var p *clusterPlane
 	s, err := newSystem(ctx, &cfg, func(s *System, t resources.Set) plane {
@@ -328,7 +331,7 @@ func runNode(ctx context.Context, args []string, out io.Writer, opts ...Option) 
 		return err
 	}
 	s.job = "" // a node is not a job: actors spawned here belong to their owner's job
-	agent := cluster.NewAgent(s.node, &actorv1.NodeInfo{NodeId: s.node.ID, Address: addr, Total: total.Float(),
+	agent := nodeagent.New(s.node, &actorv1.NodeInfo{NodeId: s.node.ID, Address: addr, Total: total.Float(),
 		Labels: cfg.labels, IsHead: f.head}, client.Head, f.heartbeat, cfg.log)
 	agent.SetDurable(p)
 	gauges := &telemetry.Source{Resources: agent.Resources}

@@ -1,7 +1,9 @@
-// Package cluster runs actors across processes: the head (control plane:
-// nodes, actors, names, jobs, scheduling, persisted in bbolt), the node
-// agent that hosts actors the head places on it and serves their calls over
-// the transport, and the caller side that resolves an actor's node from the
-// head once and calls that node directly, re-resolving and retrying when
-// the actor moves.
+// Package cluster holds what the roles of a cluster share on the wire:
+// specs, states, causes and errors as protobuf, the token and TLS setup,
+// the heartbeat loop and the durable actors' call keys. The roles live in
+// its subpackages: head (the control plane, persisted in bbolt), agent
+// (the node side: hosts the actors the head places and serves their
+// calls) and caller (resolves an actor's node from the head and calls
+// that node directly, re-resolving and retrying when the actor moves).
+// The tests here run real head, node and driver processes.
 package cluster

@@ -12,7 +12,7 @@ import (
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/runtime/actor"
-	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -31,7 +31,7 @@ func (c *testCluster) addLedgerNode(db string, env ...string) string {
 // durableActivations asks the head which nodes activate durable actors.
 func (c *testCluster) durableActivations() []*actorv1.DurableActivation {
 	c.t.Helper()
-	cl := cluster.NewClient(c.headAddr, c.token, nil, slog.New(slog.DiscardHandler))
+	cl := caller.NewClient(c.headAddr, c.token, nil, slog.New(slog.DiscardHandler))
 	defer cl.Close()
 	res, err := cl.Head.ListDurable(context.Background(), connect.NewRequest(&actorv1.ListDurableRequest{}))
 	if err != nil {

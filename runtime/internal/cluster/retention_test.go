@@ -11,7 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/troupehq/troupe/runtime/actor"
-	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/cluster/head"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -114,7 +114,7 @@ func TestDeadActorRetentionInCluster(t *testing.T) {
 	// The head's store holds the retained dead only.
 	_, port, _ := splitHostPort(c.headAddr)
 	c.head.kill()
-	stored := storedActors(t, filepath.Join(c.stateDir, cluster.StateFile))
+	stored := storedActors(t, filepath.Join(c.stateDir, head.StateFile))
 	for _, h := range evicted {
 		if stored[h.Ref().ID()] {
 			t.Fatalf("the head's store still holds evicted actor %s", h.Ref().ID())

@@ -23,7 +23,7 @@ type Node struct {
 	Total  resources.Set
 	Labels map[string]string
 
-	avail resources.Set
+	ledger Ledger
 }
 
 // Control places actors and keeps their names. Embedded is a single node
@@ -35,24 +35,21 @@ type Control struct {
 
 	mu    sync.Mutex
 	nodes []*Node
-	names map[nameKey]*node.Actor
+	names *Names[*node.Actor]
 	// The placed actors are those whose PlacedOn is set; those of them
 	// spawned into a placement group are also in grouped.
 	grouped map[*node.Actor]struct{}
 	pending []*node.Actor
 	next    int // round-robin start for SPREAD
 
-	groups     map[string]*group // placement groups by id
-	groupOrder []*group          // in creation order
+	groups *Groups // placement groups (groups.go)
 }
-
-type nameKey struct{ namespace, name string }
 
 // New returns a control plane for the given nodes.
 func New(log *slog.Logger, embedded bool, newID func() string, nodes ...*Node) *Control {
-	c := &Control{log: log, embedded: embedded, newID: newID, names: map[nameKey]*node.Actor{}, grouped: map[*node.Actor]struct{}{}}
+	c := &Control{log: log, embedded: embedded, newID: newID, names: NewNames(func(a *node.Actor) bool { return a.State() == node.Dead }), grouped: map[*node.Actor]struct{}{}, groups: NewGroups()}
 	for _, n := range nodes {
-		n.avail = n.Total.Clone()
+		n.ledger = NewLedger(n.Total)
 		n.Node.OnDead = c.onDead
 		c.nodes = append(c.nodes, n)
 	}
@@ -79,15 +76,11 @@ func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, e
 		return nil, false, errs.Newf(errs.ErrInvalidOption, "spawn without a spec")
 	}
 	c.mu.Lock()
-	key := nameKey{spec.Namespace, spec.Name}
 	if spec.Name != "" {
-		if old, ok := c.liveNameLocked(key); ok {
+		if old, ok := c.names.Live(spec.Namespace, spec.Name); ok {
 			c.mu.Unlock()
-			if !spec.GetIfExists {
-				return nil, false, errs.Newf(errs.ErrNameTaken, "actor name %q is taken in namespace %q by actor %s", spec.Name, spec.Namespace, old.ID)
-			}
-			if old.Class.Name != req.Class.Name {
-				return nil, false, errs.Newf(errs.ErrWrongClass, "actor %q in namespace %q is a %s, not a %s", spec.Name, spec.Namespace, old.Class.Name, req.Class.Name)
+			if err := Taken(spec, req.Class.Name, old.ID, old.Class.Name); err != nil {
+				return nil, false, err
 			}
 			return old, true, nil
 		}
@@ -113,9 +106,7 @@ func (c *Control) Spawn(ctx context.Context, req SpawnRequest) (a *node.Actor, e
 		c.mu.Unlock()
 		return nil, false, err
 	}
-	if spec.Name != "" {
-		c.names[key] = a
-	}
+	c.names.Bind(spec, a)
 	if host != nil {
 		c.takeLocked(host, a)
 	} else {
@@ -140,7 +131,7 @@ func (c *Control) chooseLocked(class string, spec *node.Spec) (host *Node, reaso
 	var buf [4]Candidate // no allocation for a few nodes
 	cands := buf[:0]
 	for _, n := range c.nodes {
-		cands = append(cands, Candidate{ID: n.Node.ID, Hosts: n.Node.Hosts(class), Labels: n.Labels, Total: n.Total, Avail: n.avail})
+		cands = append(cands, Candidate{ID: n.Node.ID, Hosts: n.Node.Hosts(class), Labels: n.Labels, Total: n.Total, Avail: n.ledger.Free()})
 	}
 	i, reason, feasible := Choose(cands, class, spec, &c.next)
 	if i < 0 {
@@ -153,14 +144,9 @@ func (c *Control) chooseLocked(class string, spec *node.Spec) (host *Node, reaso
 // fits.
 func (c *Control) onDead(a *node.Actor) {
 	c.mu.Lock()
-	key := nameKey{a.Spec.Namespace, a.Spec.Name}
-	if a.Spec.Name != "" && c.names[key] == a {
-		delete(c.names, key)
-	}
+	c.names.Free(a.Spec, a)
 	if n := c.placedLocked(a); n != nil {
-		if !c.inGroupLocked(a.Spec) {
-			n.avail.Add(a.Spec.Resources)
-		}
+		n.ledger.Give(Cost(a.Spec, c.inGroupLocked(a.Spec)))
 		a.PlacedOn = nil
 		delete(c.grouped, a)
 	}
@@ -181,21 +167,7 @@ func (c *Control) onDead(a *node.Actor) {
 func (c *Control) Lookup(namespace, name string) (*node.Actor, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.liveNameLocked(nameKey{namespace, name})
-}
-
-// liveNameLocked returns the actor bound to key unless it has died: a dead
-// actor's name is free even before its death has been processed.
-func (c *Control) liveNameLocked(key nameKey) (*node.Actor, bool) {
-	a, ok := c.names[key]
-	if !ok {
-		return nil, false
-	}
-	if a.State() == node.Dead {
-		delete(c.names, key)
-		return nil, false
-	}
-	return a, true
+	return c.names.Live(namespace, name)
 }
 
 // Actor finds an actor by id on any node.
@@ -247,7 +219,7 @@ func (c *Control) Nodes() []NodeInfo {
 	defer c.mu.Unlock()
 	out := make([]NodeInfo, 0, len(c.nodes))
 	for _, n := range c.nodes {
-		out = append(out, NodeInfo{ID: n.Node.ID, Total: n.Total.Float(), Free: n.avail.Float(), Labels: n.Labels, Classes: n.Node.Classes()})
+		out = append(out, NodeInfo{ID: n.Node.ID, Total: n.Total.Float(), Free: n.ledger.Free().Float(), Labels: n.Labels, Classes: n.Node.Classes()})
 	}
 	return out
 }

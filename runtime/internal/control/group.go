@@ -9,19 +9,6 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/resources"
 )
 
-// group is a placement group: bundles of resources reserved on nodes for
-// the actors placed in them. A placed bundle's resources are taken out of
-// its node's free pool; its actors draw on the bundle instead.
-type group struct {
-	id       string
-	strategy actorv1.PlacementStrategy
-	bundles  []resources.Set
-	nodes    []*Node // per bundle, nil while the group waits
-	reason   string
-}
-
-func (g *group) created() bool { return len(g.nodes) > 0 && g.nodes[0] != nil }
-
 // GroupInfo is a placement group's state.
 type GroupInfo struct {
 	ID      string
@@ -34,63 +21,61 @@ type GroupInfo struct {
 // cannot be placed now waits; one no node could ever hold fails on an
 // embedded control plane.
 func (c *Control) CreateGroup(bundles []resources.Set, strategy actorv1.PlacementStrategy) (string, error) {
-	if !ValidStrategy(strategy) {
-		return "", errs.Newf(errs.ErrInvalidOption, "unknown placement strategy %v", strategy)
+	if err := CheckGroup(strategy, len(bundles)); err != nil {
+		return "", err
 	}
-	if len(bundles) == 0 {
-		return "", errs.Newf(errs.ErrInvalidOption, "a placement group needs at least one bundle")
-	}
-	g := &group{id: c.newID(), strategy: strategy, bundles: bundles}
+	g := NewGroup(c.newID(), strategy, bundles)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	reason, feasible := c.placeGroupLocked(g)
-	if !g.created() {
+	_, feasible := c.groups.Place(g, c.groupCandidatesLocked(), c.ledgerLocked)
+	if !g.Placed() {
 		if !feasible && c.embedded {
-			return "", errs.Newf(errs.ErrInfeasible, "placement group can never be placed: %s", reason)
+			return "", errs.Newf(errs.ErrInfeasible, "placement group can never be placed: %s", g.Reason)
 		}
-		c.log.Warn("placement group waits", "placement_group_id", g.id, "reason", reason)
+		c.log.Warn("placement group waits", "placement_group_id", g.ID, "reason", g.Reason)
 	}
-	if c.groups == nil {
-		c.groups = map[string]*group{}
-	}
-	c.groups[g.id] = g
-	c.groupOrder = append(c.groupOrder, g)
-	return g.id, nil
+	c.groups.Add(g)
+	return g.ID, nil
 }
 
-// placeGroupLocked reserves g's bundles if they fit now.
-func (c *Control) placeGroupLocked(g *group) (reason string, feasible bool) {
+// groupCandidatesLocked describes the nodes for placing bundles.
+func (c *Control) groupCandidatesLocked() []Candidate {
 	cands := make([]Candidate, len(c.nodes))
 	for i, n := range c.nodes {
-		cands[i] = Candidate{ID: n.Node.ID, Labels: n.Labels, Total: n.Total, Avail: n.avail}
+		cands[i] = Candidate{ID: n.Node.ID, Labels: n.Labels, Total: n.Total, Avail: n.ledger.Free()}
 	}
-	assign, reason, feasible := PlaceBundles(cands, g.bundles, nil, g.strategy)
-	if assign == nil {
-		g.reason = reason
-		return reason, feasible
+	return cands
+}
+
+// nodeLocked returns the node id, or nil.
+func (c *Control) nodeLocked(id string) *Node {
+	for _, n := range c.nodes {
+		if n.Node.ID == id {
+			return n
+		}
 	}
-	g.nodes = make([]*Node, len(assign))
-	for b, i := range assign {
-		g.nodes[b] = c.nodes[i]
-		c.nodes[i].avail.Sub(g.bundles[b])
+	return nil
+}
+
+// ledgerLocked returns the ledger of node id, or nil.
+func (c *Control) ledgerLocked(id string) *Ledger {
+	if n := c.nodeLocked(id); n != nil {
+		return &n.ledger
 	}
-	g.reason = ""
-	return "", true
+	return nil
 }
 
 // Group returns a placement group's state.
 func (c *Control) Group(id string) (GroupInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g, ok := c.groups[id]
-	if !ok {
+	g := c.groups.Live(id)
+	if g == nil {
 		return GroupInfo{}, errs.Newf(errs.ErrActorNotFound, "no placement group %s (it may have been removed)", id)
 	}
-	info := GroupInfo{ID: id, Created: g.created(), Reason: g.reason}
-	if g.created() {
-		for _, n := range g.nodes {
-			info.Nodes = append(info.Nodes, n.Node.ID)
-		}
+	info := GroupInfo{ID: id, Created: g.Placed(), Reason: g.Reason}
+	if g.Placed() {
+		info.Nodes = append(info.Nodes, g.Nodes...)
 	}
 	return info, nil
 }
@@ -99,17 +84,14 @@ func (c *Control) Group(id string) (GroupInfo, error) {
 // placed in it.
 func (c *Control) RemoveGroup(id string) error {
 	c.mu.Lock()
-	g, ok := c.groups[id]
-	if !ok {
+	g := c.groups.Live(id)
+	if g == nil {
 		c.mu.Unlock()
 		return errs.Newf(errs.ErrActorNotFound, "no placement group %s", id)
 	}
+	c.groups.Remove(g, c.ledgerLocked, func(b int) resources.Set { return c.bundleUsedLocked(id, b) })
+	c.groups.Forget(g)
 	var victims []*node.Actor
-	if g.created() {
-		for b, n := range g.nodes {
-			n.avail.Add(c.bundleFreeLocked(g, b))
-		}
-	}
 	for a := range c.grouped {
 		if a.Spec.PlacementGroup == id {
 			victims = append(victims, a)
@@ -118,13 +100,6 @@ func (c *Control) RemoveGroup(id string) error {
 	for _, a := range c.pending {
 		if a.Spec.PlacementGroup == id {
 			victims = append(victims, a)
-		}
-	}
-	delete(c.groups, id)
-	for i, o := range c.groupOrder {
-		if o == g {
-			c.groupOrder = append(c.groupOrder[:i], c.groupOrder[i+1:]...)
-			break
 		}
 	}
 	place, hosts := c.placePendingLocked()
@@ -139,61 +114,41 @@ func (c *Control) RemoveGroup(id string) error {
 	return nil
 }
 
-// bundleFreeLocked is what bundle b of g holds that no actor placed in it
-// uses.
-func (c *Control) bundleFreeLocked(g *group, b int) resources.Set {
-	free := g.bundles[b].Clone()
+// bundleUsedLocked is what the actors placed in bundle b of group id use.
+func (c *Control) bundleUsedLocked(id string, b int) resources.Set {
+	used := resources.Set{}
 	for a := range c.grouped {
-		if a.Spec.PlacementGroup == g.id && a.Spec.Bundle == b {
-			free.Sub(a.Spec.Resources)
+		if a.Spec.PlacementGroup == id && a.Spec.Bundle == b {
+			used.Add(a.Spec.Resources)
 		}
 	}
-	return free
+	return used
 }
 
 // inGroupLocked reports whether a draws on a live placement group's
 // bundle rather than its node's free pool.
 func (c *Control) inGroupLocked(spec *node.Spec) bool {
-	if spec.PlacementGroup == "" {
-		return false
-	}
-	_, ok := c.groups[spec.PlacementGroup]
-	return ok
+	return spec.PlacementGroup != "" && c.groups.Live(spec.PlacementGroup) != nil
 }
 
 // chooseInGroupLocked picks the node of the bundle spec names, if the
-// bundle has room for the actor now.
+// bundle has room for the actor now (Groups.Bundle).
 func (c *Control) chooseInGroupLocked(class string, spec *node.Spec) (host *Node, reason string, feasible bool) {
-	g, ok := c.groups[spec.PlacementGroup]
-	switch {
-	case !ok:
-		return nil, fmt.Sprintf("placement group %s does not exist (it may have been removed)", spec.PlacementGroup), false
-	case spec.Bundle >= len(g.bundles):
-		return nil, fmt.Sprintf("placement group %s has %d bundles, no bundle %d", g.id, len(g.bundles), spec.Bundle), false
-	case !g.bundles[spec.Bundle].Fits(spec.Resources):
-		return nil, fmt.Sprintf("bundle %d of placement group %s has %s", spec.Bundle, g.id, g.bundles[spec.Bundle].Shortfall(spec.Resources)), false
-	case !g.created():
-		return nil, fmt.Sprintf("placement group %s is not placed yet: %s", g.id, g.reason), true
+	id, reason, feasible := c.groups.Bundle(spec, class,
+		func(id string) bool { return c.nodeLocked(id) != nil },
+		func(id string) bool { return c.nodeLocked(id).Node.Hosts(class) },
+		func() resources.Set { return c.bundleUsedLocked(spec.PlacementGroup, spec.Bundle) })
+	if id == "" {
+		return nil, reason, feasible
 	}
-	n := g.nodes[spec.Bundle]
-	if !n.Node.Hosts(class) {
-		return nil, fmt.Sprintf("node %s of bundle %d does not host class %s", n.Node.ID, spec.Bundle, class), false
-	}
-	if free := c.bundleFreeLocked(g, spec.Bundle); !free.Fits(spec.Resources) {
-		return nil, fmt.Sprintf("waiting for resources: bundle %d of placement group %s has %s free", spec.Bundle, g.id, free.Shortfall(spec.Resources)), true
-	}
-	return n, "", true
+	return c.nodeLocked(id), "", true
 }
 
 // placePendingLocked places the waiting groups, then the waiting actors,
 // that fit now. The caller places the returned actors on their hosts
 // after unlocking.
 func (c *Control) placePendingLocked() (place []*node.Actor, hosts []*Node) {
-	for _, g := range c.groupOrder {
-		if !g.created() {
-			c.placeGroupLocked(g)
-		}
-	}
+	c.groups.PlaceWaiting(c.groupCandidatesLocked, c.ledgerLocked)
 	rest := c.pending[:0]
 	for _, p := range c.pending {
 		host, reason, _ := c.chooseLocked(p.Class.Name, p.Spec)
@@ -214,9 +169,7 @@ func (c *Control) placePendingLocked() (place []*node.Actor, hosts []*Node) {
 // takeLocked records a placed on host, taking its resources from its
 // bundle or from host's free pool.
 func (c *Control) takeLocked(host *Node, a *node.Actor) {
-	if !c.inGroupLocked(a.Spec) {
-		host.avail.Sub(a.Spec.Resources)
-	}
+	host.ledger.Take(Cost(a.Spec, c.inGroupLocked(a.Spec)))
 	a.PlacedOn = host.Node
 	if a.Spec.PlacementGroup != "" {
 		c.grouped[a] = struct{}{}

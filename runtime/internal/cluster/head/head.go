@@ -1,27 +1,28 @@
-package cluster
+package head
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
-	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
-	"github.com/troupehq/troupe/runtime/internal/errs"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/control"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
-// HeadConfig configures a Head.
-type HeadConfig struct {
+// Config configures a Head.
+type Config struct {
 	// StateDir holds the head's store and token.
 	StateDir string
 	// Log receives the head's warnings.
@@ -47,7 +48,7 @@ type HeadConfig struct {
 // Head is the control plane of a cluster, served as actor.v1.HeadService.
 type Head struct {
 	actorv1connect.UnimplementedHeadServiceHandler
-	cfg  HeadConfig
+	cfg  Config
 	st   *store
 	stop context.CancelFunc
 	done chan struct{}
@@ -55,33 +56,30 @@ type Head struct {
 	clusterID string
 	calls     sync.WaitGroup // requests to nodes in flight
 
+	// mu guards the tables; no disk write happens under it (commit.go).
 	mu      sync.Mutex
-	nodes   map[string]*headNode
-	actors  map[string]*headActor
-	order   []*headActor // creation order
-	names   map[nameKey]*headActor
-	spawns  map[string]*headActor // by the request id that spawned them
-	jobs    map[string]*headJob
+	nodes   nodeTable
+	actors  actorTable
+	names   *control.Names[*headActor]
+	jobs    jobTable
 	clients map[string]actorv1connect.NodeServiceClient
 	next    int // round robin for SPREAD
-	// pgs are the placement groups (head_groups.go).
-	pgs *headGroups
+	// pgs are the placement groups (groups.go).
+	pgs       *control.Groups
+	groupMeta map[string]groupMeta
 	// dur is the durable actors' activation table (durable.go).
 	dur durableTable
-	// dead are the dead actors still in actors, oldest death first, and
-	// deadCap how many of them the head keeps (retain.go).
-	dead      []*headActor
-	deadCap   int
-	deathSeq  uint64 // the last death's number, in the store's dead bucket
-	staleRefs int    // evicted actors still in order
+	// dirty are the groups and durable activations changed since the last
+	// write, for persistLocked.
+	dirty       write
+	dirtyGroups []*control.Group
+	// commit writes the changes to the store off mu (commit.go).
+	commit *committer
 }
 
-type nameKey struct{ namespace, name string }
-
 type headNode struct {
-	info     *actorv1.NodeInfo
-	total    resources.Set
-	avail    resources.Set
+	info *actorv1.NodeInfo
+	control.Ledger
 	lastSeen time.Time
 }
 
@@ -94,6 +92,15 @@ func (n *headNode) alive() bool {
 // open reports whether new actors and bundles may be placed on n: it is
 // alive and not draining.
 func (n *headNode) open() bool { return n.info.GetState() == actorv1.NodeState_NODE_STATE_ALIVE }
+
+// describe returns a copy of n's info with its free resources.
+func (n *headNode) describe() *actorv1.NodeInfo {
+	ni := proto.Clone(n.info).(*actorv1.NodeInfo)
+	if n.alive() {
+		ni.Available = n.Free().Float()
+	}
+	return ni
+}
 
 type headActor struct {
 	rec  *actorv1.ActorRecord
@@ -119,9 +126,14 @@ type headJob struct {
 	lastSeen time.Time
 }
 
-// NewHead opens (or recovers) the head's state in cfg.StateDir and starts
+func (j *headJob) describe() *actorv1.JobInfo { return proto.Clone(j.info).(*actorv1.JobInfo) }
+
+// New opens (or recovers) the head's state in cfg.StateDir and starts
 // its failure detector. Close stops it.
-func NewHead(cfg HeadConfig) (*Head, error) {
+func New(cfg Config) (*Head, error) { return open(cfg, nil) }
+
+// open is New; wrap, when set, wraps the store the committer writes to.
+func open(cfg Config, wrap func(backend) backend) (*Head, error) {
 	if cfg.Scheme == "" {
 		cfg.Scheme = "http"
 	}
@@ -135,12 +147,13 @@ func NewHead(cfg HeadConfig) (*Head, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Head{cfg: cfg, st: st, done: make(chan struct{}), deadCap: node.DefaultDeadRetention,
-		nodes: map[string]*headNode{}, actors: map[string]*headActor{}, names: map[nameKey]*headActor{},
-		spawns: map[string]*headActor{}, jobs: map[string]*headJob{}, clients: map[string]actorv1connect.NodeServiceClient{}}
+	deadCap := node.DefaultDeadRetention
 	if cfg.DeadActorRetention != nil {
-		h.deadCap = max(*cfg.DeadActorRetention, 0)
+		deadCap = max(*cfg.DeadActorRetention, 0)
 	}
+	h := &Head{cfg: cfg, st: st, done: make(chan struct{}), dur: durableTable{acts: map[string]*actorv1.DurableActivation{}},
+		nodes: nodeTable{}, actors: newActorTable(deadCap), names: control.NewNames((*headActor).dead),
+		jobs: jobTable{}, pgs: control.NewGroups(), groupMeta: map[string]groupMeta{}, clients: map[string]actorv1connect.NodeServiceClient{}}
 	if h.clusterID, err = st.clusterID(cfg.NewID); err != nil {
 		_ = st.close()
 		return nil, fmt.Errorf("head state: cluster id: %w", err)
@@ -149,6 +162,11 @@ func NewHead(cfg HeadConfig) (*Head, error) {
 		_ = st.close()
 		return nil, err
 	}
+	var to backend = st
+	if wrap != nil {
+		to = wrap(st)
+	}
+	h.commit = newCommitter(to, cfg.Log)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
 	go h.watch(ctx)
@@ -165,35 +183,30 @@ func (h *Head) recover() error {
 	now := time.Now()
 	for _, ni := range w.nodes {
 		total, _ := resources.FromFloat(ni.GetTotal())
-		h.nodes[ni.GetNodeId()] = &headNode{info: ni, total: total, avail: total.Clone(), lastSeen: now}
+		h.nodes[ni.GetNodeId()] = &headNode{info: ni, Ledger: control.NewLedger(total), lastSeen: now}
 	}
-	if err := h.recoverGroups(); err != nil {
-		return fmt.Errorf("recover placement groups: %w", err)
+	h.recoverGroups(w.groups)
+	for _, d := range w.durable {
+		h.dur.acts[d.key] = d.da
 	}
 	sort.SliceStable(w.actors, func(i, j int) bool {
 		return w.actors[i].GetInfo().GetCreatedUnixNano() < w.actors[j].GetInfo().GetCreatedUnixNano()
 	})
 	for _, rec := range w.actors {
-		spec, err := SpecFromProto(rec.GetInfo().GetSpec())
+		spec, err := cluster.SpecFromProto(rec.GetInfo().GetSpec())
 		if err != nil {
 			h.cfg.Log.Warn("head state: skipping an actor with an invalid spec", "actor_id", rec.GetInfo().GetActorId(), "error", err)
 			continue
 		}
 		a := &headActor{rec: rec, spec: spec}
-		h.actors[rec.GetInfo().GetActorId()] = a
-		if id := rec.GetSpawnRequestId(); id != "" {
-			h.spawns[id] = a
-		}
-		h.order = append(h.order, a)
+		h.actors.add(a)
 		if a.dead() {
 			continue
 		}
 		if n := h.nodes[rec.GetInfo().GetNodeId()]; n != nil {
-			n.avail.Sub(h.nodeCostLocked(&spec))
+			n.Take(h.nodeCostLocked(&spec))
 		}
-		if spec.Name != "" {
-			h.names[nameKey{spec.Namespace, spec.Name}] = a
-		}
+		h.names.Bind(&a.spec, a)
 	}
 	for _, j := range w.jobs {
 		h.jobs[j.GetJobId()] = &headJob{info: j, lastSeen: now}
@@ -212,6 +225,7 @@ func (h *Head) Close() error {
 	h.stop()
 	<-h.done
 	h.calls.Wait()
+	h.commit.close()
 	return h.st.close()
 }
 
@@ -281,11 +295,26 @@ func (h *Head) runWait(ctx context.Context, todo []func()) {
 	}
 }
 
-func (h *Head) persistLocked(w *write) {
+// persistLocked hands w, with the groups and durable activations changed
+// since the last write, to the committer, and returns the channel of the
+// write's outcome: a request answers once it is written (written).
+func (h *Head) persistLocked(w *write) <-chan error {
 	h.dropEvictedLocked(w)
-	if err := h.st.put(w); err != nil {
-		h.cfg.Log.Error("head state: write failed", "error", err)
+	for i, g := range h.dirtyGroups {
+		if !slices.Contains(h.dirtyGroups[:i], g) {
+			w.groups = append(w.groups, h.groupInfo(g))
+		}
 	}
+	w.durable = append(w.durable, h.dirty.durable...)
+	h.dirty, h.dirtyGroups = write{}, nil
+	ops, err := w.ops()
+	if err != nil {
+		h.cfg.Log.Error("head state: write failed", "error", err)
+		done := make(chan error, 1)
+		done <- err
+		return done
+	}
+	return h.commit.submit(ops)
 }
 
 func (h *Head) client(addr string) actorv1connect.NodeServiceClient {
@@ -295,123 +324,6 @@ func (h *Head) client(addr string) actorv1connect.NodeServiceClient {
 		h.clients[addr] = c
 	}
 	return c
-}
-
-// nodeLostLocked declares n dead: its actors restart elsewhere when they
-// have restarts left and die otherwise.
-func (h *Head) nodeLostLocked(n *headNode, w *write, why string) []func() {
-	n.info.State = actorv1.NodeState_NODE_STATE_DEAD
-	n.info.Available = nil
-	n.avail = n.total.Clone()
-	w.nodes = append(w.nodes, n.info)
-	h.groupsNodeLostLocked(n)
-	var todo []func()
-	for _, a := range h.order {
-		if a.dead() || a.info().GetNodeId() != n.info.GetNodeId() {
-			continue
-		}
-		todo = append(todo, h.lostLocked(a, w, errs.Cause{Kind: errs.CauseNodeLost, Message: why})...)
-	}
-	return todo
-}
-
-// lostLocked handles an actor whose process is gone: restart on another
-// node if it may, else death.
-func (h *Head) lostLocked(a *headActor, w *write, cause errs.Cause) []func() {
-	in := a.info()
-	in.NodeId, in.NodeAddress, in.Pid = "", "", 0
-	if a.spec.MaxRestarts == -1 || int(in.GetRestarts()) < a.spec.MaxRestarts {
-		in.Restarts++
-		in.State = actorv1.ActorState_ACTOR_STATE_RESTARTING
-		in.PendingReason = "restarting after " + cause.String()
-		w.actors = append(w.actors, a.rec)
-		return nil
-	}
-	return h.deadLocked(a, w, cause)
-}
-
-// deadLocked records an actor's death: its name and resources are free,
-// the actors it owns die, and the oldest dead beyond the retention are
-// evicted (retain.go).
-func (h *Head) deadLocked(a *headActor, w *write, cause errs.Cause) []func() {
-	in := a.info()
-	if a.dead() {
-		return nil
-	}
-	if n := h.nodes[in.GetNodeId()]; n != nil && n.alive() {
-		n.avail.Add(h.nodeCostLocked(&a.spec))
-	}
-	in.State = actorv1.ActorState_ACTOR_STATE_DEAD
-	in.DeathCause = CauseToProto(cause)
-	in.PendingReason = ""
-	w.actors = append(w.actors, a.rec)
-	key := nameKey{a.spec.Namespace, a.spec.Name}
-	if a.spec.Name != "" && h.names[key] == a {
-		delete(h.names, key)
-	}
-	h.retireLocked(a, w)
-	var todo []func()
-	for _, c := range h.order {
-		if !c.dead() && !c.spec.Detached && c.info().GetOwnerActorId() == in.GetActorId() {
-			todo = append(todo, h.killLocked(c, w, errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("owner actor %s died", in.GetActorId())})...)
-		}
-	}
-	return todo
-}
-
-// killLocked kills a for good with cause: recorded dead at once, and its
-// node told to stop it.
-func (h *Head) killLocked(a *headActor, w *write, cause errs.Cause) []func() {
-	return h.endLocked(a, w, cause, false)
-}
-
-// endLocked is killLocked, gracefully (the actor's Stop hook runs) when
-// graceful is set.
-func (h *Head) endLocked(a *headActor, w *write, cause errs.Cause, graceful bool) []func() {
-	stop := h.stopOnNodeLocked(a, cause, false, graceful)
-	todo := h.deadLocked(a, w, cause)
-	if stop != nil {
-		todo = append(todo, stop)
-	}
-	return todo
-}
-
-// stopOnNodeLocked returns the request that tells a's node to kill it
-// (and restart it, with restart; running its Stop hook, with graceful), or
-// nil while a is on no node.
-func (h *Head) stopOnNodeLocked(a *headActor, cause errs.Cause, restart, graceful bool) func() {
-	in := a.info()
-	addr, id := in.GetNodeAddress(), in.GetActorId()
-	if addr == "" {
-		return nil
-	}
-	c := h.client(addr)
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err := c.KillActor(ctx, connect.NewRequest(&actorv1.NodeServiceKillActorRequest{ActorId: id, Restart: restart, Graceful: graceful, Cause: CauseToProto(cause)}))
-		if err != nil {
-			h.cfg.Log.Debug("kill on node failed", "actor_id", id, "address", addr, "error", err)
-		}
-	}
-}
-
-// endJobLocked ends a job: its actors that are not detached die.
-func (h *Head) endJobLocked(j *headJob, w *write) []func() {
-	if j.info.GetState() == actorv1.JobState_JOB_STATE_ENDED {
-		return nil
-	}
-	j.info.State = actorv1.JobState_JOB_STATE_ENDED
-	w.jobs = append(w.jobs, j.info)
-	var todo []func()
-	for _, a := range h.order {
-		if !a.dead() && !a.spec.Detached && a.info().GetJobId() == j.info.GetJobId() {
-			// A job's end is graceful, as a driver's shutdown is on an
-			// embedded node: the actors' Stop hooks run.
-			todo = append(todo, h.endLocked(a, w, errs.Cause{Kind: errs.CauseOwnerDied, Message: fmt.Sprintf("job %s ended", j.info.GetJobId())}, true)...)
-		}
-	}
-	return append(todo, h.removeJobGroupsLocked(j, w)...)
 }
 
 // infoLocked returns a copy of a's info with its node's current address.
@@ -432,9 +344,9 @@ func (h *Head) PendingActors() []telemetry.ActorSample {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []telemetry.ActorSample
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		if !a.dead() && !a.evicted && a.info().GetNodeId() == "" {
-			out = append(out, telemetry.ActorSample{Class: a.info().GetClass(), State: StateFromProto(a.info().GetState()).String()})
+			out = append(out, telemetry.ActorSample{Class: a.info().GetClass(), State: cluster.StateFromProto(a.info().GetState()).String()})
 		}
 	}
 	return out

@@ -1,9 +1,8 @@
-package cluster
+package head
 
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -11,13 +10,15 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
+	"github.com/troupehq/troupe/runtime/internal/control"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 )
 
 // RegisterNode adds or refreshes a node with the actors it hosts. Actors
 // the head placed on it that it no longer hosts are lost.
-func (h *Head) RegisterNode(_ context.Context, req *connect.Request[actorv1.RegisterNodeRequest]) (*connect.Response[actorv1.RegisterNodeResponse], error) {
+func (h *Head) RegisterNode(ctx context.Context, req *connect.Request[actorv1.RegisterNodeRequest]) (*connect.Response[actorv1.RegisterNodeResponse], error) {
 	ni := proto.Clone(req.Msg.GetNode()).(*actorv1.NodeInfo)
 	if ni.GetNodeId() == "" || ni.GetAddress() == "" {
 		return nil, errs.Newf(errs.ErrInvalidOption, "RegisterNode: node id and address are required")
@@ -30,20 +31,20 @@ func (h *Head) RegisterNode(_ context.Context, req *connect.Request[actorv1.Regi
 	h.mu.Lock()
 	var w write
 	var todo []func()
-	n := &headNode{info: ni, total: total, avail: total.Clone(), lastSeen: time.Now()}
+	n := &headNode{info: ni, Ledger: control.NewLedger(total), lastSeen: time.Now()}
 	h.nodes[ni.GetNodeId()] = n
-	h.reserveBundlesLocked(n)
+	h.pgs.Reserve(ni.GetNodeId(), &n.Ledger)
 	hosted := map[string]*actorv1.HostedActor{}
 	for _, ha := range req.Msg.GetActors() {
 		hosted[ha.GetActorId()] = ha
 	}
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		in := a.info()
 		if a.dead() || in.GetNodeId() != ni.GetNodeId() {
 			continue
 		}
 		if ha, ok := hosted[in.GetActorId()]; ok || a.creating {
-			n.avail.Sub(h.nodeCostLocked(&a.spec))
+			n.Take(h.nodeCostLocked(&a.spec))
 			in.NodeAddress, in.Pid = ni.GetAddress(), ni.GetPid()
 			if ok {
 				todo = append(todo, h.updateLocked(a, ha, &w)...)
@@ -54,19 +55,22 @@ func (h *Head) RegisterNode(_ context.Context, req *connect.Request[actorv1.Regi
 	}
 	var stale []string
 	for id, ha := range hosted {
-		a := h.actors[id]
+		a := h.actors.byID[id]
 		if ha.GetState() != actorv1.ActorState_ACTOR_STATE_DEAD && (a == nil || a.dead() || a.info().GetNodeId() != ni.GetNodeId()) {
 			stale = append(stale, id)
 		}
 	}
-	n.info.Available = n.avail.Float()
+	n.info.Available = n.Free().Float()
 	w.nodes = append(w.nodes, ni)
 	todo = append(todo, h.placePendingLocked(&w)...)
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	res := &actorv1.RegisterNodeResponse{HeartbeatIntervalMs: h.cfg.HeartbeatInterval.Milliseconds(), StaleActorIds: stale,
-		ClusterId: h.clusterID, Available: n.avail.Float()}
+		ClusterId: h.clusterID, Available: n.Free().Float()}
 	h.mu.Unlock()
 	h.run(todo)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(res), nil
 }
 
@@ -81,11 +85,11 @@ func (h *Head) updateLocked(a *headActor, ha *actorv1.HostedActor, w *write) []f
 		if ha.GetRestarts() > in.GetRestarts() {
 			in.Restarts = ha.GetRestarts()
 		}
-		cause := CauseFromProto(ha.GetDeathCause())
+		cause := cluster.CauseFromProto(ha.GetDeathCause())
 		if cause.Kind == errs.CauseNodeLost {
 			// Its node is shutting down: elsewhere, it may live on.
 			if n := h.nodes[in.GetNodeId()]; n != nil && n.alive() {
-				n.avail.Add(h.nodeCostLocked(&a.spec))
+				n.Give(h.nodeCostLocked(&a.spec))
 			}
 			return h.lostLocked(a, w, cause)
 		}
@@ -102,7 +106,7 @@ func (h *Head) updateLocked(a *headActor, ha *actorv1.HostedActor, w *write) []f
 }
 
 // Heartbeat records that a node lives and the states of its actors.
-func (h *Head) Heartbeat(_ context.Context, req *connect.Request[actorv1.HeartbeatRequest]) (*connect.Response[actorv1.HeartbeatResponse], error) {
+func (h *Head) Heartbeat(ctx context.Context, req *connect.Request[actorv1.HeartbeatRequest]) (*connect.Response[actorv1.HeartbeatResponse], error) {
 	h.mu.Lock()
 	n := h.nodes[req.Msg.GetNodeId()]
 	if n == nil || !n.alive() {
@@ -113,38 +117,44 @@ func (h *Head) Heartbeat(_ context.Context, req *connect.Request[actorv1.Heartbe
 	var w write
 	var todo []func()
 	for _, ha := range req.Msg.GetActors() {
-		if a := h.actors[ha.GetActorId()]; a != nil && a.info().GetNodeId() == n.info.GetNodeId() {
+		if a := h.actors.byID[ha.GetActorId()]; a != nil && a.info().GetNodeId() == n.info.GetNodeId() {
 			todo = append(todo, h.updateLocked(a, ha, &w)...)
 		}
 	}
 	if len(todo) > 0 || len(w.actors) > 0 {
 		todo = append(todo, h.placePendingLocked(&w)...)
 	}
-	h.persistLocked(&w)
-	res := &actorv1.HeartbeatResponse{ClusterId: h.clusterID, Available: n.avail.Float()}
+	stored := h.persistLocked(&w)
+	res := &actorv1.HeartbeatResponse{ClusterId: h.clusterID, Available: n.Free().Float()}
 	h.mu.Unlock()
 	h.run(todo)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(res), nil
 }
 
 // ReportActor applies one actor's change of state at once.
-func (h *Head) ReportActor(_ context.Context, req *connect.Request[actorv1.ReportActorRequest]) (*connect.Response[actorv1.ReportActorResponse], error) {
+func (h *Head) ReportActor(ctx context.Context, req *connect.Request[actorv1.ReportActorRequest]) (*connect.Response[actorv1.ReportActorResponse], error) {
 	ha := req.Msg.GetActor()
 	h.mu.Lock()
 	var w write
 	var todo []func()
-	if a := h.actors[ha.GetActorId()]; a != nil && a.info().GetNodeId() == req.Msg.GetNodeId() {
+	if a := h.actors.byID[ha.GetActorId()]; a != nil && a.info().GetNodeId() == req.Msg.GetNodeId() {
 		todo = h.updateLocked(a, ha, &w)
 		todo = append(todo, h.placePendingLocked(&w)...)
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
 	h.run(todo)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(&actorv1.ReportActorResponse{}), nil
 }
 
 // RegisterJob starts a job.
-func (h *Head) RegisterJob(_ context.Context, req *connect.Request[actorv1.RegisterJobRequest]) (*connect.Response[actorv1.RegisterJobResponse], error) {
+func (h *Head) RegisterJob(ctx context.Context, req *connect.Request[actorv1.RegisterJobRequest]) (*connect.Response[actorv1.RegisterJobResponse], error) {
 	ns := req.Msg.GetNamespace()
 	if ns == "" {
 		ns = "default"
@@ -152,8 +162,11 @@ func (h *Head) RegisterJob(_ context.Context, req *connect.Request[actorv1.Regis
 	j := &headJob{info: &actorv1.JobInfo{JobId: h.cfg.NewID(), Namespace: ns, State: actorv1.JobState_JOB_STATE_RUNNING, Pid: req.Msg.GetPid()}, lastSeen: time.Now()}
 	h.mu.Lock()
 	h.jobs[j.info.GetJobId()] = j
-	h.persistLocked(&write{jobs: []*actorv1.JobInfo{j.info}})
+	stored := h.persistLocked(&write{jobs: []*actorv1.JobInfo{j.info}})
 	h.mu.Unlock()
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(&actorv1.RegisterJobResponse{JobId: j.info.GetJobId(), HeartbeatIntervalMs: h.cfg.HeartbeatInterval.Milliseconds()}), nil
 }
 
@@ -180,9 +193,12 @@ func (h *Head) EndJob(ctx context.Context, req *connect.Request[actorv1.EndJobRe
 	var w write
 	ends := h.endJobLocked(j, &w)
 	place := h.placePendingLocked(&w)
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
 	h.run(place)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	// EndJob returns once the nodes have ended the job's actors (their Stop
 	// hooks run), or when ctx ends: a driver's Shutdown waits for its
 	// actors, as on an embedded node.
@@ -194,7 +210,7 @@ func (h *Head) EndJob(ctx context.Context, req *connect.Request[actorv1.EndJobRe
 // create it before answering, so calls made next find it there.
 func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.SpawnActorRequest]) (*connect.Response[actorv1.SpawnActorResponse], error) {
 	m := req.Msg
-	spec, err := SpecFromProto(m.GetSpec())
+	spec, err := cluster.SpecFromProto(m.GetSpec())
 	if err != nil {
 		return nil, err
 	}
@@ -203,23 +219,17 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 	}
 	class := m.GetClass()
 	h.mu.Lock()
-	if a := h.spawns[m.GetRequestId()]; a != nil && m.GetRequestId() != "" {
+	if a := h.actors.spawns[m.GetRequestId()]; a != nil && m.GetRequestId() != "" {
 		// Sent again: the first attempt created it.
 		defer h.mu.Unlock()
 		return connect.NewResponse(&actorv1.SpawnActorResponse{Actor: h.infoLocked(a)}), nil
 	}
-	key := nameKey{spec.Namespace, spec.Name}
-	if spec.Name != "" {
-		if old := h.names[key]; old != nil && !old.dead() {
-			defer h.mu.Unlock()
-			if !spec.GetIfExists {
-				return nil, errs.Newf(errs.ErrNameTaken, "actor name %q is taken in namespace %q by actor %s", spec.Name, spec.Namespace, old.info().GetActorId())
-			}
-			if old.info().GetClass() != class {
-				return nil, errs.Newf(errs.ErrWrongClass, "actor %q in namespace %q is a %s, not a %s", spec.Name, spec.Namespace, old.info().GetClass(), class)
-			}
-			return connect.NewResponse(&actorv1.SpawnActorResponse{Actor: h.infoLocked(old), Existed: true}), nil
+	if old, ok := h.names.Live(spec.Namespace, spec.Name); ok && spec.Name != "" {
+		defer h.mu.Unlock()
+		if err := control.Taken(&spec, class, old.info().GetActorId(), old.info().GetClass()); err != nil {
+			return nil, err
 		}
+		return connect.NewResponse(&actorv1.SpawnActorResponse{Actor: h.infoLocked(old), Existed: true}), nil
 	}
 	host, reason, feasible := h.chooseLocked(class, &spec)
 	if host == nil && !feasible && spec.NodeAffinity != "" && !spec.AffinitySoft {
@@ -236,7 +246,7 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.ErrSystemClosed, "job %s has ended", m.GetJobId())
 	}
-	pspec := SpecToProto(spec)
+	pspec := cluster.SpecToProto(spec)
 	in := &actorv1.ActorInfo{
 		ActorId: h.cfg.NewID(), Class: class, State: actorv1.ActorState_ACTOR_STATE_PENDING_CREATION,
 		JobId: m.GetJobId(), Name: spec.Name, Namespace: spec.Namespace, Detached: spec.Detached,
@@ -246,14 +256,8 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 		in.OwnerActorId = ""
 	}
 	a := &headActor{rec: &actorv1.ActorRecord{Info: in, Init: m.GetInit(), SpawnRequestId: m.GetRequestId()}, spec: spec}
-	h.actors[in.ActorId] = a
-	if m.GetRequestId() != "" {
-		h.spawns[m.GetRequestId()] = a
-	}
-	h.order = append(h.order, a)
-	if spec.Name != "" {
-		h.names[key] = a
-	}
+	h.actors.add(a)
+	h.names.Bind(&spec, a)
 	var w write
 	w.actors = append(w.actors, a.rec)
 	var create func()
@@ -264,8 +268,11 @@ func (h *Head) SpawnActor(ctx context.Context, req *connect.Request[actorv1.Spaw
 		in.PendingReason = reason
 		h.cfg.Log.Warn("actor waits for a node", "actor_id", in.ActorId, "class", class, "reason", reason)
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	if create != nil {
 		h.calls.Add(1)
 		go func() {
@@ -290,7 +297,7 @@ func (h *Head) GetActor(_ context.Context, req *connect.Request[actorv1.GetActor
 	defer h.mu.Unlock()
 	m := req.Msg
 	if m.GetActorId() != "" {
-		a := h.actors[m.GetActorId()]
+		a := h.actors.byID[m.GetActorId()]
 		if a == nil {
 			return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s (never spawned, or dead and evicted from the dead actors the head retains)", m.GetActorId())
 		}
@@ -300,8 +307,8 @@ func (h *Head) GetActor(_ context.Context, req *connect.Request[actorv1.GetActor
 	if ns == "" {
 		ns = "default"
 	}
-	a := h.names[nameKey{ns, m.GetName()}]
-	if a == nil || a.dead() {
+	a, ok := h.names.Live(ns, m.GetName())
+	if !ok {
 		return nil, errs.Newf(errs.ErrActorNotFound, "no live actor named %q in namespace %q", m.GetName(), ns)
 	}
 	return connect.NewResponse(&actorv1.GetActorResponse{Actor: h.infoLocked(a)}), nil
@@ -313,7 +320,7 @@ func (h *Head) GetActor(_ context.Context, req *connect.Request[actorv1.GetActor
 // again, or dies when it has none left, as on an embedded node.
 func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillActorRequest]) (*connect.Response[actorv1.KillActorResponse], error) {
 	h.mu.Lock()
-	a := h.actors[req.Msg.GetActorId()]
+	a := h.actors.byID[req.Msg.GetActorId()]
 	if a == nil {
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s", req.Msg.GetActorId())
@@ -344,9 +351,12 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 	default:
 		stop = h.stopOnNodeLocked(a, cause, true, false)
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
 	h.run(todo)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	if stop != nil {
 		// Kill returns once the node has stopped the actor, so that a call
 		// made after it cannot reach the instance it killed.
@@ -356,12 +366,12 @@ func (h *Head) KillActor(ctx context.Context, req *connect.Request[actorv1.KillA
 }
 
 // ListActors lists the actors, oldest first, filtered by column: the live
-// ones and the dead ones the head retains (HeadConfig.DeadActorRetention).
+// ones and the dead ones the head retains (Config.DeadActorRetention).
 func (h *Head) ListActors(_ context.Context, req *connect.Request[actorv1.ListActorsRequest]) (*connect.Response[actorv1.ListActorsResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := &actorv1.ListActorsResponse{}
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		if a.evicted {
 			continue
 		}
@@ -405,15 +415,7 @@ func matches(in *actorv1.ActorInfo, filters map[string]string) bool {
 func (h *Head) ListNodes(context.Context, *connect.Request[actorv1.ListNodesRequest]) (*connect.Response[actorv1.ListNodesResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := &actorv1.ListNodesResponse{}
-	for _, n := range h.nodes {
-		ni := proto.Clone(n.info).(*actorv1.NodeInfo)
-		if n.alive() {
-			ni.Available = n.avail.Float()
-		}
-		out.Nodes = append(out.Nodes, ni)
-	}
-	sort.Slice(out.Nodes, func(i, j int) bool { return out.Nodes[i].GetNodeId() < out.Nodes[j].GetNodeId() })
+	out := &actorv1.ListNodesResponse{Nodes: h.nodes.list()}
 	return connect.NewResponse(out), nil
 }
 
@@ -421,10 +423,6 @@ func (h *Head) ListNodes(context.Context, *connect.Request[actorv1.ListNodesRequ
 func (h *Head) ListJobs(context.Context, *connect.Request[actorv1.ListJobsRequest]) (*connect.Response[actorv1.ListJobsResponse], error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := &actorv1.ListJobsResponse{}
-	for _, j := range h.jobs {
-		out.Jobs = append(out.Jobs, proto.Clone(j.info).(*actorv1.JobInfo))
-	}
-	sort.Slice(out.Jobs, func(i, j int) bool { return out.Jobs[i].GetJobId() < out.Jobs[j].GetJobId() })
+	out := &actorv1.ListJobsResponse{Jobs: h.jobs.list()}
 	return connect.NewResponse(out), nil
 }

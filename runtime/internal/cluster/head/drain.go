@@ -1,4 +1,4 @@
-package cluster
+package head
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // placed there while its actors end. Once it has stopped, it is dead at
 // once, not after the heartbeat timeout, and the actors it still hosted
 // restart elsewhere when they may.
-func (h *Head) DrainNode(_ context.Context, req *connect.Request[actorv1.DrainNodeRequest]) (*connect.Response[actorv1.DrainNodeResponse], error) {
+func (h *Head) DrainNode(ctx context.Context, req *connect.Request[actorv1.DrainNodeRequest]) (*connect.Response[actorv1.DrainNodeResponse], error) {
 	id := req.Msg.GetNodeId()
 	h.mu.Lock()
 	n := h.nodes[id]
@@ -35,8 +35,11 @@ func (h *Head) DrainNode(_ context.Context, req *connect.Request[actorv1.DrainNo
 		n.info.State = actorv1.NodeState_NODE_STATE_DRAINING
 		w.nodes = append(w.nodes, n.info)
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
 	h.run(todo)
+	if err := written(ctx, stored); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(&actorv1.DrainNodeResponse{}), nil
 }

@@ -1,9 +1,8 @@
-package cluster
+package head
 
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"connectrpc.com/connect"
@@ -18,7 +17,7 @@ import (
 func (h *Head) placePendingLocked(w *write) []func() {
 	h.placeGroupsLocked()
 	var todo []func()
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		in := a.info()
 		if a.dead() || a.creating || in.GetNodeId() != "" {
 			continue
@@ -43,7 +42,7 @@ func (h *Head) placePendingLocked(w *write) []func() {
 // that creates it there. done, if set, is called with the outcome.
 func (h *Head) assignLocked(a *headActor, host *headNode, w *write, done chan<- error) func() {
 	in := a.info()
-	host.avail.Sub(h.nodeCostLocked(&a.spec))
+	host.Take(h.nodeCostLocked(&a.spec))
 	in.NodeId, in.NodeAddress, in.Pid = host.info.GetNodeId(), host.info.GetAddress(), host.info.GetPid()
 	in.PendingReason = ""
 	a.creating = true
@@ -72,7 +71,7 @@ func (h *Head) assignLocked(a *headActor, host *headNode, w *write, done chan<- 
 			h.cfg.Log.Warn("creating an actor on its node failed; it waits for another placement",
 				"actor_id", in.GetActorId(), "node_id", req.GetActor().GetNodeId(), "error", err)
 			if n := h.nodes[req.GetActor().GetNodeId()]; n != nil && n.alive() {
-				n.avail.Add(h.nodeCostLocked(&a.spec))
+				n.Give(h.nodeCostLocked(&a.spec))
 			}
 			in.NodeId, in.NodeAddress, in.Pid = "", "", 0
 			in.PendingReason = fmt.Sprintf("creation on node %s failed: %v", req.GetActor().GetNodeId(), err)
@@ -93,24 +92,13 @@ func (h *Head) chooseLocked(class string, spec *node.Spec) (host *headNode, reas
 	if spec.PlacementGroup != "" {
 		return h.chooseInGroupLocked(class, spec)
 	}
-	load := map[string]int{}
-	for _, a := range h.order {
-		if !a.dead() {
-			load[a.info().GetNodeId()]++
-		}
-	}
-	var live []*headNode
-	for _, n := range h.nodes {
-		if n.open() {
-			live = append(live, n)
-		}
-	}
-	sort.Slice(live, func(i, j int) bool { return live[i].info.GetNodeId() < live[j].info.GetNodeId() })
+	load := h.actors.load()
+	live := h.nodes.open()
 	cands := make([]control.Candidate, len(live))
 	for i, n := range live {
 		id := n.info.GetNodeId()
 		cands[i] = control.Candidate{ID: id, Hosts: hostsClass(n.info, class), Labels: n.info.GetLabels(),
-			Total: n.total, Avail: n.avail, Load: load[id]}
+			Total: n.Total, Avail: n.Free(), Load: load[id]}
 	}
 	i, reason, feasible := control.Choose(cands, class, spec, &h.next)
 	if i < 0 {

@@ -1,4 +1,4 @@
-package cluster
+package head
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"connectrpc.com/connect"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 )
 
 func openTestHead(t *testing.T, dir string, keep int) *Head {
 	t.Helper()
-	h, err := NewHead(HeadConfig{StateDir: dir, Log: slog.New(slog.DiscardHandler), HTTPClient: http.DefaultClient,
+	h, err := New(Config{StateDir: dir, Log: slog.New(slog.DiscardHandler), HTTPClient: http.DefaultClient,
 		NewID: func() string { return "unused" }, DeadActorRetention: &keep})
 	if err != nil {
 		t.Fatal(err)
@@ -30,14 +31,14 @@ func addTestActor(h *Head, id string, created int64) *headActor {
 	spec, _ := node.SpecFromProto(nil)
 	spec.Name, spec.Namespace = id, "default"
 	in := &actorv1.ActorInfo{ActorId: id, Class: "test.v1.Probe", State: actorv1.ActorState_ACTOR_STATE_ALIVE,
-		Name: id, Namespace: "default", Spec: SpecToProto(spec), CreatedUnixNano: created}
+		Name: id, Namespace: "default", Spec: cluster.SpecToProto(spec), CreatedUnixNano: created}
 	a := &headActor{rec: &actorv1.ActorRecord{Info: in}, spec: spec}
 	h.mu.Lock()
-	h.actors[id] = a
-	h.order = append(h.order, a)
-	h.names[nameKey{"default", id}] = a
-	h.persistLocked(&write{actors: []*actorv1.ActorRecord{a.rec}})
+	h.actors.add(a)
+	h.names.Bind(&a.spec, a)
+	stored := h.persistLocked(&write{actors: []*actorv1.ActorRecord{a.rec}})
 	h.mu.Unlock()
+	<-stored
 	return a
 }
 
@@ -45,10 +46,11 @@ func kill(h *Head, ids ...string) {
 	h.mu.Lock()
 	var w write
 	for _, id := range ids {
-		h.deadLocked(h.actors[id], &w, errs.Cause{Kind: errs.CauseKilled, Message: "killed by the test"})
+		h.deadLocked(h.actors.byID[id], &w, errs.Cause{Kind: errs.CauseKilled, Message: "killed by the test"})
 	}
-	h.persistLocked(&w)
+	stored := h.persistLocked(&w)
 	h.mu.Unlock()
+	<-stored
 }
 
 func listed(t *testing.T, h *Head) []string {
@@ -75,7 +77,7 @@ func TestHeadDeadRetention(t *testing.T) {
 	legacy := addTestActor(h, "legacy", 0)
 	legacy.info().State = actorv1.ActorState_ACTOR_STATE_DEAD
 	h.mu.Lock()
-	delete(h.names, nameKey{"default", "legacy"})
+	h.names.Free(&legacy.spec, legacy)
 	h.persistLocked(&write{actors: []*actorv1.ActorRecord{legacy.rec}})
 	h.mu.Unlock()
 	if err := h.Close(); err != nil {
@@ -96,7 +98,7 @@ func TestHeadDeadRetention(t *testing.T) {
 	}
 	for _, id := range []string{"legacy", "a4"} {
 		_, err := h.GetActor(context.Background(), connect.NewRequest(&actorv1.GetActorRequest{ActorId: id}))
-		if connect.CodeOf(ToWire(err)) != connect.CodeNotFound {
+		if connect.CodeOf(cluster.ToWire(err)) != connect.CodeNotFound {
 			t.Fatalf("GetActor(%s), evicted = %v, want not found", id, err)
 		}
 	}
@@ -134,7 +136,7 @@ func TestHeadDeadRetention(t *testing.T) {
 	}
 }
 
-// With many evictions h.order is compacted and keeps no evicted actor.
+// With many evictions h.actors.order is compacted and keeps no evicted actor.
 func TestHeadCompactsOrder(t *testing.T) {
 	h := openTestHead(t, t.TempDir(), 0)
 	defer h.Close()
@@ -145,10 +147,10 @@ func TestHeadCompactsOrder(t *testing.T) {
 	}
 	addTestActor(h, "live", 100)
 	h.mu.Lock()
-	n, stale := len(h.order), h.staleRefs
+	n, stale := len(h.actors.order), h.actors.staleRefs
 	h.mu.Unlock()
-	if n > 2*stale+1 || len(h.actors) != 1 {
-		t.Fatalf("order holds %d actors (%d stale), the table %d; want compaction", n, stale, len(h.actors))
+	if n > 2*stale+1 || len(h.actors.byID) != 1 {
+		t.Fatalf("order holds %d actors (%d stale), the table %d; want compaction", n, stale, len(h.actors.byID))
 	}
 	if got := listed(t, h); !slices.Equal(got, []string{"live"}) {
 		t.Fatalf("listed %v, want [live]", got)

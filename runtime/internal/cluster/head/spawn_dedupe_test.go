@@ -1,4 +1,4 @@
-package cluster
+package head
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"connectrpc.com/connect"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/node"
 )
 
@@ -21,7 +22,7 @@ func TestSpawnRequestIDIsOneActor(t *testing.T) {
 	ids := 0
 	newID := func() string { ids++; return fmt.Sprintf("id%d", ids) }
 	open := func() *Head {
-		h, err := NewHead(HeadConfig{StateDir: dir, Log: slog.New(slog.DiscardHandler), HTTPClient: http.DefaultClient, NewID: newID})
+		h, err := New(Config{StateDir: dir, Log: slog.New(slog.DiscardHandler), HTTPClient: http.DefaultClient, NewID: newID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +33,7 @@ func TestSpawnRequestIDIsOneActor(t *testing.T) {
 	spawn := func(h *Head, reqID string) string {
 		t.Helper()
 		res, err := h.SpawnActor(context.Background(), connect.NewRequest(&actorv1.SpawnActorRequest{
-			Class: "test.v1.Probe", Spec: SpecToProto(spec), RequestId: reqID}))
+			Class: "test.v1.Probe", Spec: cluster.SpecToProto(spec), RequestId: reqID}))
 		if err != nil {
 			t.Fatal(err)
 		}

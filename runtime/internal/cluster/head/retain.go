@@ -1,4 +1,4 @@
-package cluster
+package head
 
 import (
 	"slices"
@@ -16,50 +16,48 @@ import (
 // retireLocked numbers a's death, which deadLocked has just recorded, and
 // evicts the oldest dead beyond the retention.
 func (h *Head) retireLocked(a *headActor, w *write) {
-	h.deathSeq++
-	a.deathSeq = h.deathSeq
-	h.dead = append(h.dead, a)
+	h.actors.deathSeq++
+	a.deathSeq = h.actors.deathSeq
+	h.actors.dead = append(h.actors.dead, a)
 	w.deaths = append(w.deaths, death{seq: a.deathSeq, id: a.info().GetActorId()})
 	h.evictLocked(w)
 }
 
 // evictLocked drops the oldest dead actors until no more than the
-// retention are left. They stay in h.order, marked evicted, until
+// retention are left. They stay in h.actors.order, marked evicted, until
 // persistLocked compacts it: callers may be ranging over it.
 func (h *Head) evictLocked(w *write) {
-	for len(h.dead) > h.deadCap {
-		a := h.dead[0]
-		h.dead[0] = nil
-		h.dead = h.dead[1:]
+	for len(h.actors.dead) > h.actors.deadCap {
+		a := h.actors.dead[0]
+		h.actors.dead[0] = nil
+		h.actors.dead = h.actors.dead[1:]
 		id := a.info().GetActorId()
-		if h.actors[id] == a {
-			delete(h.actors, id)
+		if h.actors.byID[id] == a {
+			delete(h.actors.byID, id)
 		}
-		if key := (nameKey{a.spec.Namespace, a.spec.Name}); h.names[key] == a {
-			delete(h.names, key)
-		}
-		if rid := a.rec.GetSpawnRequestId(); h.spawns[rid] == a {
-			delete(h.spawns, rid)
+		h.names.Free(&a.spec, a)
+		if rid := a.rec.GetSpawnRequestId(); h.actors.spawns[rid] == a {
+			delete(h.actors.spawns, rid)
 		}
 		a.evicted = true
-		h.staleRefs++
+		h.actors.staleRefs++
 		w.evict = append(w.evict, death{seq: a.deathSeq, id: id})
 	}
 }
 
 // dropEvictedLocked keeps w from storing again the record of an evicted
-// actor, and compacts h.order once evicted actors are half of it.
+// actor, and compacts h.actors.order once evicted actors are half of it.
 func (h *Head) dropEvictedLocked(w *write) {
-	if h.staleRefs == 0 {
+	if h.actors.staleRefs == 0 {
 		return
 	}
 	w.actors = slices.DeleteFunc(w.actors, func(rec *actorv1.ActorRecord) bool {
-		a := h.actors[rec.GetInfo().GetActorId()]
+		a := h.actors.byID[rec.GetInfo().GetActorId()]
 		return a == nil || a.rec != rec
 	})
-	if h.staleRefs*2 >= len(h.order) {
-		h.order = slices.DeleteFunc(h.order, func(a *headActor) bool { return a.evicted })
-		h.staleRefs = 0
+	if h.actors.staleRefs*2 >= len(h.actors.order) {
+		h.actors.order = slices.DeleteFunc(h.actors.order, func(a *headActor) bool { return a.evicted })
+		h.actors.staleRefs = 0
 	}
 }
 
@@ -71,22 +69,26 @@ func (h *Head) dropEvictedLocked(w *write) {
 func (h *Head) recoverDead(deaths []death) error {
 	var w write
 	for _, d := range deaths {
-		h.deathSeq = max(h.deathSeq, d.seq)
-		a := h.actors[d.id]
+		h.actors.deathSeq = max(h.actors.deathSeq, d.seq)
+		a := h.actors.byID[d.id]
 		if a == nil || !a.dead() || a.deathSeq != 0 {
 			w.evict = append(w.evict, death{seq: d.seq}) // a stale entry
 			continue
 		}
 		a.deathSeq = d.seq
 	}
-	for _, a := range h.order {
+	for _, a := range h.actors.order {
 		if a.dead() {
-			h.dead = append(h.dead, a)
+			h.actors.dead = append(h.actors.dead, a)
 		}
 	}
-	sort.SliceStable(h.dead, func(i, j int) bool { return h.dead[i].deathSeq < h.dead[j].deathSeq })
+	sort.SliceStable(h.actors.dead, func(i, j int) bool { return h.actors.dead[i].deathSeq < h.actors.dead[j].deathSeq })
 	h.evictLocked(&w)
-	h.order = slices.DeleteFunc(h.order, func(a *headActor) bool { return a.evicted })
-	h.staleRefs = 0
-	return h.st.put(&w)
+	h.actors.order = slices.DeleteFunc(h.actors.order, func(a *headActor) bool { return a.evicted })
+	h.actors.staleRefs = 0
+	ops, err := w.ops()
+	if err != nil {
+		return err
+	}
+	return h.st.apply(ops)
 }

@@ -1,4 +1,4 @@
-package cluster
+package head
 
 import (
 	"encoding/binary"
@@ -69,7 +69,7 @@ func openStore(dir string) (*store, error) {
 		return nil, fmt.Errorf("open head state: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketNodes, bucketActors, bucketJobs, bucketDead, bucketMeta} {
+		for _, b := range [][]byte{bucketNodes, bucketActors, bucketJobs, bucketDead, bucketMeta, bucketGroups, bucketDurable} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -102,15 +102,24 @@ func (s *store) clusterID(newID func() string) (string, error) {
 	return id, err
 }
 
-// write is one batch of records to store.
+// write is one change's records to store.
 type write struct {
 	nodes  []*actorv1.NodeInfo
 	actors []*actorv1.ActorRecord
 	jobs   []*actorv1.JobInfo
+	groups []*actorv1.PlacementGroupInfo
+	// durable are the durable activations to store, or to delete (nil
+	// activation), in the order they changed.
+	durable []durableWrite
 	// deaths are the deaths to number; evict are the dead actors to
 	// delete, with their deaths, after the records above are stored.
 	deaths []death
 	evict  []death
+}
+
+type durableWrite struct {
+	key string
+	da  *actorv1.DurableActivation
 }
 
 // death is an entry of the dead bucket: the number of an actor's death
@@ -122,62 +131,90 @@ type death struct {
 	id  string
 }
 
-func (w *write) empty() bool {
-	return len(w.nodes)+len(w.actors)+len(w.jobs)+len(w.deaths)+len(w.evict) == 0
-}
-
 func deathKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
-// put stores the records of w in one transaction, then deletes what it
-// evicts.
-func (s *store) put(w *write) error {
-	if w.empty() {
+// op is one key of the store to set (val) or delete (val nil).
+type op struct {
+	bucket, key, val []byte
+}
+
+// ops encodes w's records, in the order the store applies them: the
+// records, then what it evicts. It runs under the head's lock, as the
+// records may change once the lock is released.
+func (w *write) ops() ([]op, error) {
+	var out []op
+	put := func(bucket []byte, key string, m proto.Message) error {
+		v, err := proto.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encoding %s %s: %w", bucket, key, err)
+		}
+		out = append(out, op{bucket: bucket, key: []byte(key), val: v})
+		return nil
+	}
+	for _, n := range w.nodes {
+		if err := put(bucketNodes, n.GetNodeId(), n); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range w.actors {
+		if err := put(bucketActors, a.GetInfo().GetActorId(), a); err != nil {
+			return nil, err
+		}
+	}
+	for _, j := range w.jobs {
+		if err := put(bucketJobs, j.GetJobId(), j); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range w.groups {
+		if err := put(bucketGroups, g.GetPlacementGroupId(), g); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range w.durable {
+		if d.da == nil {
+			out = append(out, op{bucket: bucketDurable, key: []byte(d.key)})
+		} else if err := put(bucketDurable, d.key, d.da); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range w.deaths {
+		out = append(out, op{bucket: bucketDead, key: deathKey(d.seq), val: []byte(d.id)})
+	}
+	for _, d := range w.evict {
+		if d.seq != 0 {
+			out = append(out, op{bucket: bucketDead, key: deathKey(d.seq)})
+		}
+		if d.id != "" {
+			out = append(out, op{bucket: bucketActors, key: []byte(d.id)})
+		}
+	}
+	return out, nil
+}
+
+// apply sets and deletes the keys of ops in one transaction, in order.
+func (s *store) apply(ops []op) error {
+	if len(ops) == 0 {
 		return nil
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, n := range w.nodes {
-			if err := putMsg(tx.Bucket(bucketNodes), n.GetNodeId(), n); err != nil {
+		for _, o := range ops {
+			b := tx.Bucket(o.bucket)
+			if b == nil {
+				return fmt.Errorf("no bucket %s", o.bucket)
+			}
+			var err error
+			if o.val == nil {
+				err = b.Delete(o.key)
+			} else {
+				err = b.Put(o.key, o.val)
+			}
+			if err != nil {
 				return err
-			}
-		}
-		for _, a := range w.actors {
-			if err := putMsg(tx.Bucket(bucketActors), a.GetInfo().GetActorId(), a); err != nil {
-				return err
-			}
-		}
-		for _, j := range w.jobs {
-			if err := putMsg(tx.Bucket(bucketJobs), j.GetJobId(), j); err != nil {
-				return err
-			}
-		}
-		dead := tx.Bucket(bucketDead)
-		for _, d := range w.deaths {
-			if err := dead.Put(deathKey(d.seq), []byte(d.id)); err != nil {
-				return err
-			}
-		}
-		for _, d := range w.evict {
-			if d.seq != 0 {
-				if err := dead.Delete(deathKey(d.seq)); err != nil {
-					return err
-				}
-			}
-			if d.id != "" {
-				if err := tx.Bucket(bucketActors).Delete([]byte(d.id)); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
 	})
-}
-
-func putMsg(b *bolt.Bucket, key string, m proto.Message) error {
-	v, err := proto.Marshal(m)
-	if err != nil {
-		return err
-	}
-	return b.Put([]byte(key), v)
 }
 
 // load reads every record.
@@ -207,6 +244,22 @@ func (s *store) load() (*write, error) {
 			}
 			w.deaths = append(w.deaths, death{seq: binary.BigEndian.Uint64(k), id: string(v)})
 			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = tx.Bucket(bucketGroups).ForEach(func(_, v []byte) error {
+			g := new(actorv1.PlacementGroupInfo)
+			w.groups = append(w.groups, g)
+			return proto.Unmarshal(v, g)
+		})
+		if err != nil {
+			return err
+		}
+		err = tx.Bucket(bucketDurable).ForEach(func(k, v []byte) error {
+			da := new(actorv1.DurableActivation)
+			w.durable = append(w.durable, durableWrite{key: string(k), da: da})
+			return proto.Unmarshal(v, da)
 		})
 		if err != nil {
 			return err

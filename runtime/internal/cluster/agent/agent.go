@@ -1,4 +1,4 @@
-package cluster
+package agent
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
 	"github.com/troupehq/troupe/gen/actor/v1/actorv1connect"
+	"github.com/troupehq/troupe/runtime/internal/cluster"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/transport"
@@ -43,9 +44,9 @@ type Agent struct {
 	available map[string]float64 // the node's resources no actor holds, per the head
 }
 
-// NewAgent returns the agent of n, described to the head by info (its id
+// New returns the agent of n, described to the head by info (its id
 // and address included). It reports n's actors' deaths as they happen.
-func NewAgent(n *node.Node, info *actorv1.NodeInfo, head actorv1connect.HeadServiceClient, interval time.Duration, log *slog.Logger) *Agent {
+func New(n *node.Node, info *actorv1.NodeInfo, head actorv1connect.HeadServiceClient, interval time.Duration, log *slog.Logger) *Agent {
 	a := &Agent{node: n, info: info, head: head, log: log, interval: interval, failed: make(chan error, 1)}
 	a.info.Classes = n.Classes()
 	a.info.Pid = int64(os.Getpid())
@@ -118,7 +119,7 @@ func (a *Agent) register(ctx context.Context) error {
 
 func (a *Agent) heartbeat(ctx context.Context) {
 	defer a.wg.Done()
-	Beat(ctx, a.interval, func(bctx context.Context) bool {
+	cluster.Beat(ctx, a.interval, func(bctx context.Context) bool {
 		res, err := a.head.Heartbeat(bctx, connect.NewRequest(&actorv1.HeartbeatRequest{NodeId: a.info.GetNodeId(), Actors: a.hosted()}))
 		if err == nil {
 			err = a.joined(res.Msg.GetClusterId(), res.Msg.GetAvailable())
@@ -155,10 +156,10 @@ func (a *Agent) hosted() []*actorv1.HostedActor {
 
 func hostedOf(act *node.Actor) *actorv1.HostedActor {
 	in := act.Info()
-	ha := &actorv1.HostedActor{ActorId: in.ID, State: StateToProto(in.State), Restarts: int32(in.Restarts),
+	ha := &actorv1.HostedActor{ActorId: in.ID, State: cluster.StateToProto(in.State), Restarts: int32(in.Restarts),
 		RunningCalls: int32(in.Running), PendingCalls: int32(in.Pending)}
 	if in.State == node.Dead {
-		ha.DeathCause = CauseToProto(in.Cause)
+		ha.DeathCause = cluster.CauseToProto(in.Cause)
 	}
 	return ha
 }
@@ -189,7 +190,7 @@ func (a *Agent) CreateActor(ctx context.Context, req *connect.Request[actorv1.Cr
 	if !ok {
 		return nil, errs.Newf(errs.ErrUnknownClass, "actor class %s is not registered on node %s", in.GetClass(), a.node.ID)
 	}
-	spec, err := SpecFromProto(in.GetSpec())
+	spec, err := cluster.SpecFromProto(in.GetSpec())
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +213,7 @@ func (a *Agent) KillActor(_ context.Context, req *connect.Request[actorv1.NodeSe
 	if !ok {
 		return nil, errs.Newf(errs.ErrActorNotFound, "no actor %s on node %s", req.Msg.GetActorId(), a.node.ID)
 	}
-	act.Kill(CauseFromProto(req.Msg.GetCause()), req.Msg.GetRestart(), req.Msg.GetGraceful())
+	act.Kill(cluster.CauseFromProto(req.Msg.GetCause()), req.Msg.GetRestart(), req.Msg.GetGraceful())
 	return connect.NewResponse(&actorv1.NodeServiceKillActorResponse{}), nil
 }
 
@@ -220,14 +221,14 @@ func (a *Agent) KillActor(_ context.Context, req *connect.Request[actorv1.NodeSe
 // decodes the request by the procedure of the target actor's class and
 // submits it to the actor's mailbox.
 func (a *Agent) Dispatch(ctx context.Context, env *actorv1.CallEnvelope, reply transport.Reply) transport.Canceler {
-	if strings.HasPrefix(env.GetActorId(), DurablePrefix) {
+	if strings.HasPrefix(env.GetActorId(), cluster.DurablePrefix) {
 		return a.dispatchDurable(ctx, env, reply)
 	}
 	act, ok := a.node.Actor(env.GetActorId())
 	if !ok || act.State() == node.Dead && act.Info().Cause.Kind == errs.CauseNodeLost {
 		// Never here, or stopped because the head moved it elsewhere (or
 		// this node shuts down): the caller asks the head again.
-		reply.Send(errorResult(notOnNodeError(env.GetActorId(), a.node.ID)))
+		reply.Send(errorResult(cluster.NotOnNodeError(env.GetActorId(), a.node.ID)))
 		return nil
 	}
 	m, ok := act.Class.Method(env.GetProcedure())
@@ -281,5 +282,5 @@ func result(c *node.Call, into *actorv1.ResultEnvelope) *actorv1.ResultEnvelope 
 }
 
 func errorResult(err error) *actorv1.ResultEnvelope {
-	return transport.ErrorEnvelope(ToWire(err))
+	return transport.ErrorEnvelope(cluster.ToWire(err))
 }
