@@ -31,6 +31,11 @@ import (
 // has no deadline, and how long a node that stops on its own drains.
 const drainTimeout = 10 * time.Second
 
+// ErrOutOfCluster is the error of a node that left its cluster on its
+// own (see Node.Err): the head rejects its cluster token, or lost its
+// state and runs a new cluster. Restarted, the node joins afresh.
+var ErrOutOfCluster = icluster.ErrOutOfCluster
+
 // A Node is a node of a cluster started by StartNode: it serves the head's
 // and other nodes' requests, its actors' calls and the gateway at Addr
 // until Shutdown, or until it leaves the cluster on its own (see Err).
