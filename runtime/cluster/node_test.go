@@ -288,3 +288,65 @@ func TestNodeDoneWhenHeadLostState(t *testing.T) {
 		t.Fatalf("%s still listened on after the node stopped", n.Addr())
 	}
 }
+
+// Every way a start fails once the node listens leaves the port free:
+// the clean-up is one, whatever failed.
+func TestFailedStartLeavesPortFree(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badToken := t.TempDir()
+	if err := os.WriteFile(filepath.Join(badToken, "token"), []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	head, token := startHead(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		opts []actor.Option
+	}{
+		{"state directory under a file", []string{"--head", "--state-dir", filepath.Join(notDir, "head")}, nil},
+		{"short token in the state directory", []string{"--head", "--state-dir", badToken}, nil},
+		{"the system refuses its options", []string{"--head", "--state-dir", t.TempDir()}, []actor.Option{actor.WithNamespace("bad\x00name")}},
+		{"wrong token", []string{"--address", head.Addr(), "--token", strings.Repeat("0", 64)}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			port := freePort(t)
+			args := append([]string{"start", "--port", port}, c.args...)
+			n, err := cluster.StartNode(context.Background(), args, append(c.opts, silent)...)
+			if err == nil {
+				_ = n.Shutdown(context.Background())
+				t.Fatalf("StartNode(%q) started, want an error", args)
+			}
+			if !portFree(net.JoinHostPort("127.0.0.1", port)) {
+				t.Fatalf("StartNode(%q) = %v, and port %s is still listened on", args, err, port)
+			}
+		})
+	}
+
+	// A second node on a port the first holds fails to listen; the port is
+	// free again once the first shuts down.
+	t.Run("port taken", func(t *testing.T) {
+		port := freePort(t)
+		args := []string{"start", "--address", head.Addr(), "--token-file", tokenFile, "--port", port}
+		first, err := cluster.StartNode(context.Background(), args, silent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cluster.StartNode(context.Background(), args, silent); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("a second node on port %s: %v, want address already in use", port, err)
+		}
+		if err := first.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !portFree(net.JoinHostPort("127.0.0.1", port)) {
+			t.Fatalf("port %s is still listened on after the first node shut down", port)
+		}
+	})
+}
