@@ -19,13 +19,13 @@ import (
 )
 
 // startHead starts a head in this process on a free port (--port 0),
-// with extra args, and returns it with its cluster token. The test's
-// cleanup shuts it down.
-func startHead(t *testing.T, extra ...string) (*cluster.Node, string) {
+// hosting the counter and the classes in opts, and returns it with its
+// cluster token. The test's cleanup shuts it down.
+func startHead(t *testing.T, opts ...actor.Option) (*cluster.Node, string) {
 	t.Helper()
 	dir := t.TempDir()
-	args := append([]string{"start", "--head", "--port", "0", "--state-dir", dir, "--num-cpus", "4"}, extra...)
-	n, err := cluster.StartNode(context.Background(), args, counterClass(), holderClass(), silent)
+	args := []string{"start", "--head", "--port", "0", "--state-dir", dir, "--num-cpus", "4"}
+	n, err := cluster.StartNode(context.Background(), args, append(opts, counterClass(), silent)...)
 	if err != nil {
 		t.Fatalf("StartNode(%q): %v", args, err)
 	}
@@ -152,11 +152,10 @@ type holder struct {
 	release chan struct{}
 }
 
-var hold = holder{started: make(chan struct{}, 1), release: make(chan struct{})}
-
-func holderClass() actor.Option {
+// class registers h as every Probe.
+func (h holder) class() actor.Option {
 	return actor.WithClasses(testv1actor.RegisterProbe(func(context.Context, *testv1.ProbeInit) (testv1actor.ProbeActor, error) {
-		return hold, nil
+		return h, nil
 	}))
 }
 
@@ -192,7 +191,8 @@ func (h holder) Retried(ctx context.Context, r *testv1.DoRequest) (*testv1.DoRes
 // running on it finishes with its answer before the node stops.
 func TestShutdownDrains(t *testing.T) {
 	ctx := context.Background()
-	n, token := startHead(t)
+	hold := holder{started: make(chan struct{}, 1), release: make(chan struct{})}
+	n, token := startHead(t, hold.class())
 	driver := connect(t, n.Addr(), token)
 	p, err := testv1actor.ProbeOptions().Spawn(ctx, driver, &testv1.ProbeInit{})
 	if err != nil {
