@@ -2,7 +2,7 @@ package actor
 
 import (
 	"context"
-	"fmt"
+	_ "unsafe" // for go:linkname
 
 	"github.com/troupehq/troupe/runtime/internal/actorbridge"
 	"github.com/troupehq/troupe/runtime/internal/cluster"
@@ -10,20 +10,16 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
-// The node entry point (package runtime/cluster) builds a node's system
-// with these, reached through actorbridge, so that they stay unexported
-// here and package actor does not link the head.
-func init() {
-	actorbridge.NewConfig = bridgeConfig
-	actorbridge.NewSystem = bridgeSystem
-}
-
-func bridgeConfig(opts any, ownCA string) (*actorbridge.Config, error) {
-	o, ok := opts.([]Option)
-	if !ok {
-		return nil, fmt.Errorf("actorbridge: options are %T, want []actor.Option", opts)
-	}
-	cfg := newConfig(o)
+// nodeConfig resolves a cluster node's options for the node entry point
+// (package runtime/cluster), which reaches it by go:linkname (see package
+// actorbridge) so that only programs that import it link it. ownCA, when
+// not "", is a PEM file trusted beside the system's certificate
+// authorities unless opts choose the node's TLS themselves.
+//
+//go:linkname nodeConfig
+//lint:ignore U1000 called from package runtime/cluster through the linkname
+func nodeConfig(opts []Option, ownCA string) (*actorbridge.Config, error) {
+	cfg := newConfig(opts)
 	if ownCA != "" && cfg.cluster.tls == nil && cfg.cluster.caFile == "" {
 		cfg.cluster.caFile = ownCA
 	}
@@ -39,11 +35,16 @@ func bridgeConfig(opts any, ownCA string) (*actorbridge.Config, error) {
 		TLS: tlsConf, DeadActorRetention: retention, Options: &cfg}, nil
 }
 
-func bridgeSystem(ctx context.Context, c *actorbridge.Config, client *cluster.Client) (*actorbridge.System, error) {
-	cfg, ok := c.Options.(*config)
-	if !ok {
-		return nil, fmt.Errorf("actorbridge: a config not made by NewConfig")
-	}
+// nodeSystem makes the system of a cluster node configured by c (made by
+// nodeConfig), whose control plane is the head client reaches, for the
+// node entry point, which reaches it by go:linkname. The system is no
+// job: the actors spawned on it belong to their owner's job. On error the
+// caller still owns client.
+//
+//go:linkname nodeSystem
+//lint:ignore U1000 called from package runtime/cluster through the linkname
+func nodeSystem(ctx context.Context, c *actorbridge.Config, client *cluster.Client) (*System, *actorbridge.System, error) {
+	cfg := c.Options.(*config)
 	cfg.nodeID = c.NodeID
 	var total resources.Set
 	var p *clusterPlane
@@ -52,9 +53,9 @@ func bridgeSystem(ctx context.Context, c *actorbridge.Config, client *cluster.Cl
 		return p
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.job = "" // a node is not a job: actors spawned here belong to their owner's job
-	return &actorbridge.System{System: s, Node: s.node, Total: total, Durable: p,
+	return s, &actorbridge.System{Node: s.node, Total: total, Durable: p,
 		SetGauges: func(g *telemetry.Source) { p.gauges.Store(g) }}, nil
 }

@@ -76,7 +76,7 @@ func StartNode(ctx context.Context, args []string, opts ...actor.Option) (*Node,
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := actorbridge.NewConfig(append(opts, flagOpts...), ownCA(f))
+	cfg, err := nodeConfig(append(opts, flagOpts...), ownCA(f))
 	if err != nil {
 		return nil, err
 	}
@@ -130,11 +130,11 @@ func (n *Node) start(ctx context.Context, f *nodeFlags, cfg *actorbridge.Config)
 	}
 
 	n.client = icluster.NewClient(headAddr, token, cfg.TLS, cfg.Log)
-	bs, err := actorbridge.NewSystem(ctx, cfg, n.client)
+	sys, bs, err := nodeSystem(ctx, cfg, n.client)
 	if err != nil {
 		return err
 	}
-	n.sys = bs.System.(*actor.System)
+	n.sys = sys
 	n.agent = icluster.NewAgent(bs.Node, &actorv1.NodeInfo{NodeId: n.sys.NodeID(), Address: n.addr, Total: bs.Total.Float(),
 		Labels: cfg.Labels, IsHead: f.head}, n.client.Head, f.heartbeat, cfg.Log)
 	n.agent.SetDurable(bs.Durable)

@@ -1,14 +1,17 @@
-// Package actorbridge lends the node entry point (package
-// runtime/cluster) the parts of package actor it needs and package actor
-// does not export: its configuration and the making of a cluster node's
-// system. Package actor sets the functions below in its init, the way
-// protobuf's internal packages reach unexported code; package
-// runtime/cluster, which imports package actor, calls them. Nothing else
-// sets or calls them.
+// Package actorbridge holds what package actor hands the node entry point
+// (package runtime/cluster) and does not export: a node's configuration
+// and the parts of a cluster node's system the node agent serves.
+//
+// Package runtime/cluster reaches the two functions that make them,
+// package actor's nodeConfig and nodeSystem, by go:linkname rather than
+// through function variables set in an init: a variable set in an init
+// would link them, and the cluster plane they reach, into every program
+// that imports package actor, where now only programs that import
+// runtime/cluster link them. Their signatures in both packages must
+// match; runtime/cluster's tests call both.
 package actorbridge
 
 import (
-	"context"
 	"crypto/tls"
 	"log/slog"
 
@@ -38,10 +41,8 @@ type Config struct {
 	Options any
 }
 
-// System is the system of a cluster node, as package actor made it.
+// System is what the node agent serves of a cluster node's system.
 type System struct {
-	// System is the *actor.System.
-	System any
 	// Node is the system's node, which the node agent serves.
 	Node *node.Node
 	// Total is the node's resources.
@@ -51,16 +52,3 @@ type System struct {
 	// SetGauges gives the system's gauges the node's view of the head.
 	SetGauges func(*telemetry.Source)
 }
-
-// Set by package actor's init.
-var (
-	// NewConfig applies opts, a []actor.Option. ownCA, when not "", is
-	// a PEM file trusted beside the system's certificate authorities
-	// unless opts choose the node's TLS themselves.
-	NewConfig func(opts any, ownCA string) (*Config, error)
-	// NewSystem makes the system of a cluster node configured by cfg,
-	// whose control plane is the head client reaches. The system is no
-	// job: the actors spawned on it belong to their owner's job. On
-	// error the caller still owns client.
-	NewSystem func(ctx context.Context, cfg *Config, client *cluster.Client) (*System, error)
-)
