@@ -9,7 +9,7 @@
 // The binary has three faces:
 //
 //	cluster                              the demo
-//	cluster start --head ... | --address ...   a node (actor.RunNode)
+//	cluster start --head ... | --address ...   a node (cluster.RunNode)
 //	cluster second-driver HOST:PORT      the second driver
 package main
 
@@ -31,6 +31,7 @@ import (
 	pipelinev1 "github.com/troupehq/troupe/examples/cluster/gen/pipeline/v1"
 	"github.com/troupehq/troupe/examples/cluster/gen/pipeline/v1/pipelinev1actor"
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/cluster"
 )
 
 // namespace is where the journal's name lives.
@@ -80,7 +81,7 @@ func runNode(ctx context.Context, args []string) error {
 			cancel()
 		}()
 	}
-	return actor.RunNode(ctx, args, classes(), actor.WithLogger(quiet))
+	return cluster.RunNode(ctx, args, classes(), actor.WithLogger(quiet))
 }
 
 // nodeSpec is one node of the demo's cluster.

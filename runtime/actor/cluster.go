@@ -15,7 +15,7 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/resources"
 )
 
-// TokenEnv is the environment variable Connect and RunNode read the
+// TokenEnv is the environment variable Connect and cluster.RunNode read the
 // cluster token from when no WithToken or --token gives it.
 const TokenEnv = "TROUPE_TOKEN"
 
@@ -25,14 +25,14 @@ type clusterConfig struct {
 	caFile string
 }
 
-// WithTLS makes Connect (and RunNode's requests to the head and other
+// WithTLS makes Connect (and a cluster node's requests to the head and other
 // nodes) speak HTTP/2 over TLS, trusting the certificate authorities in the
 // PEM file caFile. Default: cleartext HTTP/2, unless WithTLSConfig.
 func WithTLS(caFile string) Option {
 	return optionFunc(func(c *config) { c.cluster.caFile = caFile })
 }
 
-// WithTLSConfig makes Connect (and RunNode's requests to the head and
+// WithTLSConfig makes Connect (and a cluster node's requests to the head and
 // other nodes) speak HTTP/2 over TLS with conf. It wins over WithTLS.
 // Default: cleartext HTTP/2.
 func WithTLSConfig(conf *tls.Config) Option {

@@ -81,7 +81,7 @@ func MaxMessageBytes(n int) GatewayOption {
 //
 // Serve it over HTTP/2 for gRPC (h2c without TLS), from an http.Server
 // with ReadHeaderTimeout and IdleTimeout set so idle connections are
-// closed (a node's listener sets them, see RunNode). Errors are Connect
+// closed (a node's listener sets them, see runtime/cluster). Errors are Connect
 // errors: a missing actor header is invalid_argument, an unknown actor
 // not_found, and runtime and application errors keep their codes.
 func (s *System) Gateway(opts ...GatewayOption) (http.Handler, error) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/cluster"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -28,7 +29,7 @@ import (
 // registered by name (behaviours_test.go) exist in them too.
 
 // nodeEnv, when set, makes the test binary a cluster node: its value is
-// RunNode's arguments, separated by argSep.
+// cluster.RunNode's arguments, separated by argSep.
 const nodeEnv = "TROUPE_ACTOR_TEST_NODE"
 
 const argSep = "\x1f"
@@ -73,7 +74,7 @@ func runTestNode(args []string) int {
 		os.Exit(3)
 	}()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := actor.RunNode(context.Background(), args, actor.WithLogger(log), actor.WithClasses(testClasses(nil)...)); err != nil {
+	if err := cluster.RunNode(context.Background(), args, actor.WithLogger(log), actor.WithClasses(testClasses(nil)...)); err != nil {
 		fmt.Fprintln(os.Stderr, "test node:", err)
 		return 1
 	}

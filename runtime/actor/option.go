@@ -145,7 +145,7 @@ const DefaultDeadActorRetention = node.DefaultDeadRetention
 // lookups: each table that records actors (a node's, and a cluster head's,
 // in memory and in its store) keeps at most n dead actors and evicts the
 // oldest dead, by time of death, beyond that. 0 keeps none; a negative n
-// is an ErrInvalidOption at Start, Connect or RunNode. Live actors are
+// is an ErrInvalidOption at Start, Connect or cluster.StartNode. Live actors are
 // never evicted.
 //
 // Default DefaultDeadActorRetention, 10,000. Without a cap a system that
@@ -183,7 +183,7 @@ const DefaultStopTimeout = node.DefaultStopTimeout
 // WithStopTimeout bounds each actor's Stop(ctx) hook: its ctx ends after
 // d, and the runtime waits no longer for it. A hook still running then is
 // left to finish on its own; the actor's cause of death and the log say
-// so. d must be positive (otherwise Start, Connect and RunNode fail with
+// so. d must be positive (otherwise Start, Connect and cluster.StartNode fail with
 // ErrInvalidOption).
 //
 // Default DefaultStopTimeout, 10 seconds: Kubernetes gives a stopping pod

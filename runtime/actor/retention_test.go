@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/cluster"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -122,11 +123,11 @@ func TestDeadActorRetentionNegative(t *testing.T) {
 		{"start", "--head", "--dead-actor-retention", "-1", "--state-dir", t.TempDir()},
 		{"start", "--head", "--dead-actor-retention", "many", "--state-dir", t.TempDir()},
 	} {
-		if err := actor.RunNode(ctx, args); !errors.Is(err, actor.ErrInvalidOption) {
-			t.Errorf("RunNode(%q) = %v, want ErrInvalidOption", args, err)
+		if err := cluster.RunNode(ctx, args); !errors.Is(err, actor.ErrInvalidOption) {
+			t.Errorf("cluster.RunNode(%q) = %v, want ErrInvalidOption", args, err)
 		}
 	}
-	if err := actor.RunNode(ctx, []string{"start", "--head", "--state-dir", t.TempDir()}, actor.WithDeadActorRetention(-5)); !errors.Is(err, actor.ErrInvalidOption) {
-		t.Errorf("RunNode with WithDeadActorRetention(-5) = %v, want ErrInvalidOption", err)
+	if err := cluster.RunNode(ctx, []string{"start", "--head", "--state-dir", t.TempDir()}, actor.WithDeadActorRetention(-5)); !errors.Is(err, actor.ErrInvalidOption) {
+		t.Errorf("cluster.RunNode with WithDeadActorRetention(-5) = %v, want ErrInvalidOption", err)
 	}
 }

@@ -91,7 +91,7 @@
 //
 // The serving node is a second process: the running executable started
 // again with ServerEnv set to run a cluster head (a node too) through
-// actor.RunNode, hosting Probe, on a free port and with its state in a
+// cluster.RunNode, hosting Probe, on a free port and with its state in a
 // temporary directory. The benchmark process connects to it as a driver
 // with actor.Connect and the token the head wrote there, so every call
 // crosses the loopback network as a call between nodes does. The node

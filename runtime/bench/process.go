@@ -23,7 +23,7 @@ const ServerEnv = "TROUPE_BENCH_SERVER"
 const (
 	serverEcho    = "echo"    // varint-delimited AddRequest in, AddResponse out
 	serverConnect = "connect" // a Connect unary Add handler over h2c
-	serverNode    = "node"    // a cluster head hosting Probe, run by actor.RunNode
+	serverNode    = "node"    // a cluster head hosting Probe, run by cluster.RunNode
 )
 
 // stateDirEnv names the node server's state directory, where its head

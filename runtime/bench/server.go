@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protodelim"
 
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/cluster"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -23,7 +24,7 @@ import (
 // serve is the main of the server process: it listens on a free port of
 // 127.0.0.1, prints the address on stdout and serves until its stdin
 // closes, which happens when the parent stops it or dies. A node server
-// listens and prints its address through actor.RunNode instead.
+// listens and prints its address through cluster.RunNode instead.
 func serve(kind string) int {
 	if kind == serverNode {
 		return serveNode()
@@ -64,7 +65,7 @@ func serveNode() int {
 	}()
 	factory := func(context.Context, *testv1.ProbeInit) (testv1actor.ProbeActor, error) { return new(probe), nil }
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	err := actor.RunNode(ctx, []string{"start", "--head", "--port", "0", "--state-dir", dir},
+	err := cluster.RunNode(ctx, []string{"start", "--head", "--port", "0", "--state-dir", dir},
 		actor.WithClasses(testv1actor.RegisterProbe(factory)), actor.WithLogger(log))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench node:", err)

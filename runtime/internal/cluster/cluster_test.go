@@ -612,26 +612,3 @@ func TestNodeShutdownMovesActors(t *testing.T) {
 		t.Fatalf("call to the actor without restarts: %v, want ErrActorDied", err)
 	}
 }
-
-// RunNode refuses command lines it cannot honour, before listening.
-func TestRunNodeRefusesBadFlags(t *testing.T) {
-	t.Setenv("TROUPE_TOKEN", "")
-	for _, args := range [][]string{
-		{"start"},
-		{"start", "--head", "--address", "127.0.0.1:1"},
-		{"start", "--head", "--resources", "not json", "--state-dir", t.TempDir()},
-		{"start", "--head", "--labels", "novalue", "--state-dir", t.TempDir()},
-		{"start", "--address", "127.0.0.1:1"}, // no token
-		{"start", "--head", "--host", "0.0.0.0", "--state-dir", t.TempDir()},
-		{"start", "--bogus"},
-		{"start", "--head", "--tls-cert", "cert.pem", "--state-dir", t.TempDir()}, // no key
-		{"start", "--head", "--tls-ca", "ca.pem", "--state-dir", t.TempDir()},     // TLS as a client only
-		{"start", "--head", "--idle-timeout", "0s", "--state-dir", t.TempDir()},
-		{"start", "--head", "--max-connections", "-1", "--state-dir", t.TempDir()},
-	} {
-		err := actor.RunNode(context.Background(), args)
-		if !errors.Is(err, actor.ErrInvalidOption) {
-			t.Errorf("RunNode(%q) = %v, want ErrInvalidOption", args, err)
-		}
-	}
-}

@@ -1,5 +1,5 @@
 // Command testnode is the node binary of the cluster tests: it hosts the
-// runtime's test Probe class through actor.RunNode, or, as "driver", joins
+// runtime's test Probe class through cluster.RunNode, or, as "driver", joins
 // a cluster, spawns two actors and waits to be killed. It exits when its
 // stdin closes, so it never outlives the test that started it.
 package main
@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/cluster"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -53,7 +54,7 @@ func main() {
 		}
 		opts = append(opts, actor.WithTracerProvider(tp))
 	}
-	err := actor.RunNode(ctx, os.Args[1:], opts...)
+	err := cluster.RunNode(ctx, os.Args[1:], opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testnode:", err)
 		os.Exit(1)
