@@ -66,7 +66,9 @@ func TestSetupExportsASystemsSpansAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	sys, err := actor.Start(ctx, actor.WithClasses(counterv1actor.RegisterCounter(
-		func(context.Context, *counterv1.CounterInit) (counterv1actor.CounterActor, error) { return &counter{}, nil })))
+		func(context.Context, *counterv1.CounterInit) (counterv1actor.CounterActor, error) {
+			return &counter{}, nil
+		})))
 	if err != nil {
 		t.Fatal(err)
 	}
