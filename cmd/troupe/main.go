@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/troupehq/troupe/runtime/actor/otlp"
 	"github.com/troupehq/troupe/runtime/bench"
 )
 
@@ -57,8 +58,15 @@ func main() {
 		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Spans and metrics go where the OTEL_* environment says, if anywhere.
+	shutdown, err := otlp.Setup(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "troupe:", err)
+		os.Exit(1)
+	}
 	code := run(ctx, os.Stdout, os.Stderr, os.Args[1:])
 	stop()
+	_ = shutdown(context.Background())
 	os.Exit(code)
 }
 

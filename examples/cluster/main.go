@@ -31,6 +31,7 @@ import (
 	pipelinev1 "github.com/troupehq/troupe/examples/cluster/gen/pipeline/v1"
 	"github.com/troupehq/troupe/examples/cluster/gen/pipeline/v1/pipelinev1actor"
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/actor/otlp"
 	"github.com/troupehq/troupe/runtime/cluster"
 )
 
@@ -81,6 +82,13 @@ func runNode(ctx context.Context, args []string) error {
 			cancel()
 		}()
 	}
+	// A node process exports its spans and metrics where the OTEL_*
+	// environment says, if it names an exporter.
+	shutdown, err := otlp.Setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer shutdown(context.WithoutCancel(ctx))
 	return cluster.RunNode(ctx, args, classes(), actor.WithLogger(quiet))
 }
 

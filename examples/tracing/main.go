@@ -84,8 +84,10 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	// A real program would export to a collector, or set OTEL_TRACES_EXPORTER
-	// and pass no provider at all. The syncer exports each span as it ends.
+	// A real program would export to a collector: with otlp.Setup
+	// (runtime/actor/otlp) it exports where OTEL_TRACES_EXPORTER and the
+	// other OTEL_* variables say, and passes no provider at all. The syncer
+	// exports each span as it ends.
 	var buf bytes.Buffer
 	exp, err := stdouttrace.New(stdouttrace.WithWriter(&buf))
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	virtualcounterv1 "github.com/troupehq/troupe/examples/virtualcounter/gen/virtualcounter/v1"
 	"github.com/troupehq/troupe/examples/virtualcounter/gen/virtualcounter/v1/virtualcounterv1actor"
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/actor/sqlite"
 )
 
 // counter implements virtualcounterv1actor.CounterActor. It holds no count:
@@ -62,9 +63,15 @@ func defaultDir() string {
 }
 
 func run(ctx context.Context, dir string, read bool) error {
+	// The state lives in a SQLite file; several processes may open it.
+	store, err := sqlite.Open(filepath.Join(dir, "troupe-state.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close() // deferred first: closed after the system's Shutdown
 	sys, err := actor.Start(ctx,
 		actor.WithLogger(slog.New(slog.DiscardHandler)),
-		actor.WithStateDir(dir),
+		actor.WithStateStore(store),
 		actor.WithClasses(virtualcounterv1actor.RegisterCounter(counter{}, create)))
 	if err != nil {
 		return err
@@ -84,7 +91,7 @@ func run(ctx context.Context, dir string, read bool) error {
 		return nil
 	}
 
-	fmt.Println("state store:", filepath.Join(dir, "troupe-state.db"))
+	fmt.Println("state store:", store.Path())
 	resp, err := c.Get(ctx, &virtualcounterv1.GetRequest{}).Get(ctx)
 	if err != nil {
 		return err

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -16,7 +14,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/troupehq/troupe/runtime/internal/cluster/caller"
-	"github.com/troupehq/troupe/runtime/internal/durable"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 )
@@ -43,10 +40,8 @@ type durableHost struct {
 	sys *System
 	cfg durableConfig
 
-	mu    sync.Mutex
-	store StateStore
-	own   bool // the host opened store and closes it
-	acts  map[durableKey]*activation
+	mu   sync.Mutex
+	acts map[durableKey]*activation
 	// remote are the targets of durable actors called on other nodes, in
 	// cluster mode (durable_cluster.go).
 	remote map[durableKey]*caller.Target
@@ -70,39 +65,22 @@ func newDurableHost(s *System, cfg durableConfig) *durableHost {
 		cfg.idle = DefaultIdleTimeout
 	}
 	if cfg.records <= 0 {
-		cfg.records = durable.DefaultKeep
+		cfg.records = DefaultCallRecords
 	}
 	return &durableHost{sys: s, cfg: cfg, acts: map[durableKey]*activation{}}
 }
 
-// openLocked opens the state store on first use.
+// openLocked returns the state store. Start refuses a durable class
+// without one, so none here is a bug reported as an error.
 func (h *durableHost) openLocked() (StateStore, error) {
-	if h.store != nil {
-		return h.store, nil
+	if h.cfg.store == nil {
+		return nil, errs.Newf(errs.ErrInvalidOption, "durable actors need a state store: WithStateStore")
 	}
-	if h.cfg.store != nil {
-		h.store = h.cfg.store
-		return h.store, nil
-	}
-	dir := h.cfg.dir
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		dir = filepath.Join(base, "troupe", "state")
-	}
-	s, err := durable.OpenDir(dir)
-	if err != nil {
-		return nil, errs.New(errs.ErrInvalidOption, err)
-	}
-	h.sys.log.Info("durable actor state", "path", s.Path())
-	h.store, h.own = s, true
-	return s, nil
+	return h.cfg.store, nil
 }
 
-// close closes the store if the host opened it. The node's shutdown has
-// ended the activations by then.
+// close forgets the activations; the store is its opener's to close. The
+// node's shutdown has ended the activations by then.
 func (h *durableHost) close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -110,11 +88,6 @@ func (h *durableHost) close() error {
 		act.timer.Stop()
 	}
 	clear(h.acts)
-	if h.own && h.store != nil {
-		err := h.store.Close()
-		h.store, h.own = nil, false
-		return err
-	}
 	return nil
 }
 
@@ -284,12 +257,12 @@ func (act *activation) load(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = act.store.Commit(context.WithoutCancel(ctx), durable.Commit{Class: act.key.class, ID: act.key.id, Expected: 0, State: b})
+		err = act.store.Commit(context.WithoutCancel(ctx), StateCommit{Class: act.key.class, ID: act.key.id, Expected: 0, State: b})
 		if err == nil {
 			act.snap.Store(&snapshot{state: st, version: 1})
 			return nil
 		}
-		if !errors.Is(err, durable.ErrConflict) {
+		if !errors.Is(err, ErrStateConflict) {
 			return err
 		}
 		// Created meanwhile by another activation: read it.
@@ -378,7 +351,7 @@ func (act *activation) mutate(ctx context.Context, procedure string, run func(pr
 		if err != nil {
 			return nil, err // next is dropped: the state is as it was
 		}
-		c := durable.Commit{Class: act.key.class, ID: act.key.id, Expected: s.version, Keep: act.host.cfg.records}
+		c := StateCommit{Class: act.key.class, ID: act.key.id, Expected: s.version, Keep: act.host.cfg.records}
 		if c.State, err = marshal(next); err != nil {
 			return nil, err
 		}
@@ -397,7 +370,7 @@ func (act *activation) mutate(ctx context.Context, procedure string, run func(pr
 		}
 		// Whatever happened, read the state again before the next call.
 		act.snap.Store(nil)
-		if !errors.Is(err, durable.ErrConflict) {
+		if !errors.Is(err, ErrStateConflict) {
 			return nil, err
 		}
 		// Another activation committed first: run again on its state.

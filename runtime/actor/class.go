@@ -103,6 +103,7 @@ type Registration struct {
 	factory node.Factory
 	err     error
 	typed   gatewayRoutes // nil for durable classes
+	durable bool
 }
 
 // Register binds factory, the constructor of class's actors, to the class.

@@ -7,7 +7,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
-	"github.com/troupehq/troupe/runtime/internal/durable"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/telemetry"
@@ -95,7 +94,7 @@ func NewDurableMethod[A any, S, Req, Res proto.Message](procedure string, fn fun
 // else from an empty state. It is called by generated code
 // (RegisterCounter).
 func RegisterDurable[I, S proto.Message, A any](class *DurableClass[I, S, A], impl A, create func(ctx context.Context, id string, init I) (S, error)) Registration {
-	r := Registration{class: class.c, err: class.c.Err}
+	r := Registration{class: class.c, err: class.c.Err, durable: true}
 	if any(impl) == nil {
 		r.err = fmt.Errorf("actor class %s: the behaviour is nil", class.c.Name)
 		return r
@@ -245,22 +244,3 @@ func callKeyFrom(ctx context.Context) (callKey, bool) {
 	k, ok := ctx.Value(callKeyKey{}).(callKey)
 	return k, ok && k.caller != ""
 }
-
-// StateStore keeps the state of durable actors. OpenStateFile and
-// OpenStatePostgres return the two implementations; pass one to
-// WithStateStore to share it, for example between two systems.
-type StateStore = durable.Store
-
-// OpenStateFile opens (creating it if needed) the embedded state store, a
-// SQLite file at path. Several systems and processes may open one file.
-func OpenStateFile(path string) (StateStore, error) { return durable.OpenSQLite(path) }
-
-// OpenStatePostgres opens the state store in the PostgreSQL database at
-// dsn, creating its tables if needed: the store for clusters.
-func OpenStatePostgres(ctx context.Context, dsn string) (StateStore, error) {
-	return durable.OpenPostgres(ctx, dsn)
-}
-
-// StateCommit is one commit to a StateStore: the new state of an actor
-// and, for a keyed call, its result.
-type StateCommit = durable.Commit

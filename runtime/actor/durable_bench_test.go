@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/troupehq/troupe/runtime/actor"
-	"github.com/troupehq/troupe/runtime/internal/durable/pgtest"
+	"github.com/troupehq/troupe/runtime/actor/postgres"
+	"github.com/troupehq/troupe/runtime/actor/sqlite"
+	"github.com/troupehq/troupe/runtime/internal/pgtest"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -81,7 +83,7 @@ var benchStores = []struct {
 	open func(b *testing.B) actor.StateStore
 }{
 	{"sqlite", func(b *testing.B) actor.StateStore {
-		s, err := actor.OpenStateFile(filepath.Join(b.TempDir(), "bench.db"))
+		s, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -89,7 +91,7 @@ var benchStores = []struct {
 		return s
 	}},
 	{"postgres", func(b *testing.B) actor.StateStore {
-		s, err := actor.OpenStatePostgres(context.Background(), pgtest.Start(b))
+		s, err := postgres.Open(context.Background(), pgtest.Start(b))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,7 +12,9 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/troupehq/troupe/runtime/actor"
-	"github.com/troupehq/troupe/runtime/internal/durable/pgtest"
+	"github.com/troupehq/troupe/runtime/actor/postgres"
+	"github.com/troupehq/troupe/runtime/actor/sqlite"
+	"github.com/troupehq/troupe/runtime/internal/pgtest"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -33,7 +35,7 @@ var stateBackends = []stateBackend{
 	{"sqlite", func(t *testing.T) func() actor.StateStore {
 		path := filepath.Join(t.TempDir(), "shared.db")
 		return func() actor.StateStore {
-			s, err := actor.OpenStateFile(path)
+			s, err := sqlite.Open(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,7 +46,7 @@ var stateBackends = []stateBackend{
 	{"postgres", func(t *testing.T) func() actor.StateStore {
 		dsn := pgtest.Start(t)
 		return func() actor.StateStore {
-			s, err := actor.OpenStatePostgres(context.Background(), dsn)
+			s, err := postgres.Open(context.Background(), dsn)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/actor/sqlite"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -104,7 +105,7 @@ func TestDurableKill9(t *testing.T) {
 		t.Fatalf("%d increments acknowledged in all, want %d", acked, crashCallers*crashEach)
 	}
 
-	store, err := actor.OpenStateFile(filepath.Join(dir, "troupe-state.db"))
+	store, err := sqlite.Open(filepath.Join(dir, "troupe-state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestDurableCrashChild(t *testing.T) {
 		t.Skip("the child process of TestDurableKill9")
 	}
 	dir, starts, _ := strings.Cut(spec, ";")
-	sys := startDurable(t, nil, actor.WithStateDir(dir))
+	sys := startDurable(t, nil, stateDir(t, dir))
 	h := ledgerOf(t, sys, "crash", 0)
 	out := bufio.NewWriter(os.Stdout)
 	var mu sync.Mutex

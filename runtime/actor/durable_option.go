@@ -6,7 +6,6 @@ import (
 
 // durableConfig is how a system keeps durable actors.
 type durableConfig struct {
-	dir     string
 	store   StateStore
 	idle    time.Duration
 	records int
@@ -16,19 +15,18 @@ type durableConfig struct {
 // calls, unless WithIdleTimeout says otherwise.
 const DefaultIdleTimeout = time.Minute
 
-// WithStateDir keeps durable actors' state in the SQLite file
-// troupe-state.db in dir, created if needed and closed by Shutdown.
-// Default: the directory troupe/state under os.UserCacheDir, else under
-// os.TempDir; the path is logged when the file is first opened. Set it (or
-// WithStateStore) for state that matters: the default is per user and
-// machine, and cache directories may be cleaned.
-func WithStateDir(dir string) Option {
-	return optionFunc(func(c *config) { c.durable.dir = dir })
-}
-
 // WithStateStore keeps durable actors' state in store, which the caller
-// opened (OpenStateFile, OpenStatePostgres) and closes after Shutdown.
-// It wins over WithStateDir. Default: see WithStateDir.
+// opened and closes after Shutdown; several systems may share one:
+//
+//	store, err := sqlite.Open("state.db") // runtime/actor/sqlite
+//	...
+//	sys, err := actor.Start(ctx, actor.WithStateStore(store), actor.WithClasses(...))
+//
+// Default: none. A system that registers a durable class (WithClasses)
+// needs one: without it Start, and RunNode, fail with ErrInvalidOption.
+// The runtime links no database of its own; the stores are packages a
+// program imports when it uses them (runtime/actor/sqlite,
+// runtime/actor/postgres).
 func WithStateStore(store StateStore) Option {
 	return optionFunc(func(c *config) { c.durable.store = store })
 }

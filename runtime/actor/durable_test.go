@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/actor/sqlite"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
 )
@@ -84,7 +86,8 @@ func startDurable(t testing.TB, l *ledger, opts ...actor.Option) *actor.System {
 	if l.hook == nil {
 		l.hook = func(context.Context, string) error { return nil }
 	}
-	opts = append([]actor.Option{actor.WithLogger(slog.New(slog.DiscardHandler)),
+	// A fresh store unless opts give one: a later WithStateStore wins.
+	opts = append([]actor.Option{actor.WithLogger(slog.New(slog.DiscardHandler)), stateDir(t, t.TempDir()),
 		actor.WithClasses(testv1actor.RegisterLedger(l, createLedger))}, opts...)
 	sys, err := actor.Start(context.Background(), opts...)
 	if err != nil {
@@ -92,6 +95,18 @@ func startDurable(t testing.TB, l *ledger, opts ...actor.Option) *actor.System {
 	}
 	t.Cleanup(func() { shutdown(t, sys) })
 	return sys
+}
+
+// stateDir keeps state in the SQLite file troupe-state.db in dir, closed
+// when the test ends, after the systems it started have shut down.
+func stateDir(t testing.TB, dir string) actor.Option {
+	t.Helper()
+	store, err := sqlite.Open(filepath.Join(dir, "troupe-state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return actor.WithStateStore(store)
 }
 
 func shutdown(t testing.TB, sys *actor.System) {
@@ -134,7 +149,7 @@ func add(t testing.TB, ctx context.Context, h *testv1actor.LedgerHandle, by int6
 func TestDurableFailedCallLeavesState(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	sys := startDurable(t, nil, actor.WithStateDir(dir))
+	sys := startDurable(t, nil, stateDir(t, dir))
 	h := ledgerOf(t, sys, "acct", 100)
 	if v := add(t, ctx, h, 5); v.GetValue() != 105 || v.GetAdds() != 1 {
 		t.Fatalf("after +5 from 100: %v", v)
@@ -156,7 +171,7 @@ func TestDurableFailedCallLeavesState(t *testing.T) {
 	shutdown(t, sys)
 
 	// What the store has is the same.
-	again := startDurable(t, nil, actor.WithStateDir(dir))
+	again := startDurable(t, nil, stateDir(t, dir))
 	if v := value(t, ledgerOf(t, again, "acct", 0)); v.GetValue() != 106 || v.GetAdds() != 2 {
 		t.Fatalf("after restart: %v, want 106 after 2 adds", v)
 	}
@@ -173,7 +188,7 @@ func TestDurableReadonlyConcurrency(t *testing.T) {
 		}
 		return readers.pass(ctx)
 	}}
-	sys := startDurable(t, l, actor.WithStateDir(t.TempDir()))
+	sys := startDurable(t, l, stateDir(t, t.TempDir()))
 	h := ledgerOf(t, sys, "shared", 42)
 
 	var holds []*actor.Future[*testv1.LedgerValue]
@@ -205,7 +220,7 @@ func TestDurableReadonlyConcurrency(t *testing.T) {
 func TestDurableSurvivesDeactivationAndRestart(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	sys := startDurable(t, nil, actor.WithStateDir(dir), actor.WithIdleTimeout(10*time.Millisecond))
+	sys := startDurable(t, nil, stateDir(t, dir), actor.WithIdleTimeout(10*time.Millisecond))
 	h := ledgerOf(t, sys, "long-lived", 0)
 	for range 3 {
 		add(t, ctx, h, 2)
@@ -220,7 +235,7 @@ func TestDurableSurvivesDeactivationAndRestart(t *testing.T) {
 	}
 	shutdown(t, sys)
 
-	again := startDurable(t, nil, actor.WithStateDir(dir))
+	again := startDurable(t, nil, stateDir(t, dir))
 	// The init is ignored: the actor exists.
 	if v := value(t, ledgerOf(t, again, "long-lived", 1000)); v.GetValue() != 8 || v.GetAdds() != 4 {
 		t.Fatalf("after a full restart: %v, want 8 after 4 adds", v)
@@ -235,7 +250,7 @@ func TestDurableSurvivesDeactivationAndRestart(t *testing.T) {
 // by another system after a restart.
 func TestDurableRetriedCallAppliedOnce(t *testing.T) {
 	dir := t.TempDir()
-	sys := startDurable(t, nil, actor.WithStateDir(dir))
+	sys := startDurable(t, nil, stateDir(t, dir))
 	h := ledgerOf(t, sys, "idem", 0)
 	first := actor.WithCallKey(t.Context(), "client-a", 1)
 	for range 3 {
@@ -253,7 +268,7 @@ func TestDurableRetriedCallAppliedOnce(t *testing.T) {
 	}
 	shutdown(t, sys)
 
-	again := startDurable(t, nil, actor.WithStateDir(dir))
+	again := startDurable(t, nil, stateDir(t, dir))
 	h = ledgerOf(t, again, "idem", 0)
 	if v := add(t, second, h, 10); v.GetValue() != 30 {
 		t.Fatalf("retry of (client-a, 2) after restart = %d, want its recorded 30", v.GetValue())
@@ -295,7 +310,7 @@ func TestDurableStateEvolution(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	store, err := actor.OpenStateFile(filepath.Join(t.TempDir(), "state.db"))
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +334,7 @@ func TestDurableGetOrCreateErrors(t *testing.T) {
 	if _, err := testv1actor.GetOrCreateLedger(t.Context(), sys, "x", nil); !errors.Is(err, actor.ErrUnknownClass) {
 		t.Fatalf("unregistered class: %v, want ErrUnknownClass", err)
 	}
-	dsys := startDurable(t, nil, actor.WithStateDir(t.TempDir()))
+	dsys := startDurable(t, nil, stateDir(t, t.TempDir()))
 	if _, err := testv1actor.GetOrCreateLedger(t.Context(), dsys, "", nil); !errors.Is(err, actor.ErrInvalidOption) {
 		t.Fatalf("empty id: %v, want ErrInvalidOption", err)
 	}
@@ -327,5 +342,19 @@ func TestDurableGetOrCreateErrors(t *testing.T) {
 	shutdown(t, dsys)
 	if _, err := h.Add(t.Context(), &testv1.LedgerAddRequest{By: 1}).Get(t.Context()); !errors.Is(err, actor.ErrSystemClosed) {
 		t.Fatalf("call after shutdown: %v, want ErrSystemClosed", err)
+	}
+}
+
+// A system that registers a durable class keeps its state where the
+// program says: without WithStateStore, Start fails and names the option.
+func TestDurableNeedsStateStore(t *testing.T) {
+	sys, err := actor.Start(t.Context(), actor.WithLogger(slog.New(slog.DiscardHandler)),
+		actor.WithClasses(testv1actor.RegisterLedger(&ledger{}, createLedger)))
+	if err == nil {
+		shutdown(t, sys)
+		t.Fatal("Start with a durable class and no state store succeeded")
+	}
+	if !errors.Is(err, actor.ErrInvalidOption) || !strings.Contains(err.Error(), "WithStateStore") || !strings.Contains(err.Error(), testv1actor.LedgerClassName) {
+		t.Fatalf("Start without a state store: %v; want ErrInvalidOption naming the class and WithStateStore", err)
 	}
 }

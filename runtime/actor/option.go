@@ -107,18 +107,18 @@ func WithNodeID(id string) Option {
 }
 
 // WithTracerProvider sets where the spans of spawns and calls go. Default:
-// if OTEL_TRACES_EXPORTER or an OTEL_EXPORTER_OTLP_*ENDPOINT is set, an SDK
-// provider built from the OTEL_* environment (shut down by Shutdown), else
-// the otel global provider, which records nothing until one is installed.
+// the otel global provider, which records nothing until one is installed
+// (also after Start). The runtime builds no exporter: otlp.Setup
+// (runtime/actor/otlp) installs globals that export where the OTEL_*
+// environment says.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) { c.tracerProvider = tp })
 }
 
 // WithMeterProvider sets where the call, actor and resource metrics go.
-// Default: if OTEL_METRICS_EXPORTER or an OTEL_EXPORTER_OTLP_*ENDPOINT is
-// set, an SDK provider built from the OTEL_* environment (shut down by
-// Shutdown), else the otel global provider. It cannot be combined with
-// WithPrometheus.
+// Default: with WithPrometheus, a provider serving the Prometheus
+// endpoint (shut down by Shutdown), else the otel global provider, as for
+// WithTracerProvider. It cannot be combined with WithPrometheus.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.meterProvider = mp })
 }

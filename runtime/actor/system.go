@@ -95,6 +95,9 @@ func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resource
 		if r.class == nil {
 			return nil, errs.Newf(errs.ErrInvalidOption, "WithClasses: empty registration")
 		}
+		if r.durable && cfg.durable.store == nil {
+			return nil, errs.Newf(errs.ErrInvalidOption, "actor class %s is durable: give its state a store with WithStateStore (runtime/actor/sqlite or runtime/actor/postgres)", r.class.Name)
+		}
 		if err := n.Register(r.class, r.factory); err != nil {
 			return nil, err
 		}

@@ -42,6 +42,11 @@ import (
 // Node.Shutdown) and RunNode returns nil. It returns an error, and the
 // node leaves the cluster, when the head rejects the node's token or has
 // lost its state (the cluster id it answers with changed).
+//
+// Spans and metrics go to actor.WithTracerProvider and
+// actor.WithMeterProvider, else to the otel globals; a node process that
+// exports where the OTEL_* environment says calls otlp.Setup
+// (runtime/actor/otlp) before RunNode.
 func RunNode(ctx context.Context, args []string, opts ...actor.Option) error {
 	return runNode(ctx, args, os.Stdout, opts...)
 }

@@ -6,77 +6,24 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.opentelemetry.io/contrib/exporters/autoexport"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
 )
 
-// configured reports whether the environment names an exporter for a
-// signal: OTEL_<SIGNAL>_EXPORTER other than "none", or an OTLP endpoint.
-func configured(signal string) bool {
-	switch os.Getenv("OTEL_" + signal + "_EXPORTER") {
-	case "":
-	case "none":
-		return false
-	default:
-		return true
-	}
-	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" ||
-		os.Getenv("OTEL_EXPORTER_OTLP_"+signal+"_ENDPOINT") != ""
-}
-
-// envTracerProvider builds an SDK tracer provider from the OTEL_*
-// environment, or returns nil when it configures no trace exporter.
-func (t *Telemetry) envTracerProvider(ctx context.Context) (trace.TracerProvider, error) {
-	if !configured("TRACES") {
-		return nil, nil
-	}
-	exp, err := autoexport.NewSpanExporter(ctx)
+// prometheusMeterProvider builds an SDK meter provider whose reader
+// serves the node's metrics for Prometheus on addr.
+func (t *Telemetry) prometheusMeterProvider(addr string) (metric.MeterProvider, error) {
+	r, err := t.servePrometheus(addr)
 	if err != nil {
-		return nil, fmt.Errorf("trace exporter from OTEL_* environment: %w", err)
+		return nil, err
 	}
-	if autoexport.IsNoneSpanExporter(exp) {
-		return nil, nil
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
-	t.owned = append(t.owned, tp.Shutdown)
-	return tp, nil
-}
-
-// envMeterProvider builds an SDK meter provider with the readers the
-// OTEL_* environment and prometheusAddr ask for, or returns nil when
-// there are none.
-func (t *Telemetry) envMeterProvider(ctx context.Context, prometheusAddr string) (metric.MeterProvider, error) {
-	var opts []sdkmetric.Option
-	if configured("METRICS") {
-		r, err := autoexport.NewMetricReader(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("metric reader from OTEL_* environment: %w", err)
-		}
-		if !autoexport.IsNoneMetricReader(r) {
-			opts = append(opts, sdkmetric.WithReader(r))
-		}
-	}
-	if prometheusAddr != "" {
-		r, err := t.servePrometheus(prometheusAddr)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, sdkmetric.WithReader(r))
-	}
-	if len(opts) == 0 {
-		return nil, nil
-	}
-	mp := sdkmetric.NewMeterProvider(opts...)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
 	// The provider shuts down before the server closes: owned runs in order.
 	t.owned = append([]func(context.Context) error{mp.Shutdown}, t.owned...)
 	return mp, nil

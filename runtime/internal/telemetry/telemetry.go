@@ -29,12 +29,14 @@ const Scope = "github.com/troupehq/troupe/runtime"
 
 // Config says where spans and measurements go.
 type Config struct {
-	// TracerProvider receives the spans. Nil: an SDK provider built from
-	// the OTEL_* environment if it configures an exporter, else the
-	// global provider: the one installed at New, or if none is yet, the
-	// one installed later.
+	// TracerProvider receives the spans. Nil: the global provider, the
+	// one installed at New, or if none is yet, the one installed later.
+	// The runtime builds no exporter of its own: the program picks them
+	// (runtime/actor/otlp builds them from the OTEL_* environment).
 	TracerProvider trace.TracerProvider
-	// MeterProvider receives the measurements. Nil: as TracerProvider.
+	// MeterProvider receives the measurements. Nil: an SDK provider
+	// serving Prometheus when PrometheusAddr is set, else as
+	// TracerProvider.
 	MeterProvider metric.MeterProvider
 	// Propagator carries trace context across processes. Nil: the global
 	// propagator, or W3C trace context and baggage when the global one
@@ -77,8 +79,8 @@ type Telemetry struct {
 	sources []metric.Registration
 }
 
-// New builds the node's telemetry: the SDK providers the environment asks
-// for, and the Prometheus endpoint if cfg.PrometheusAddr is set.
+// New builds the node's telemetry over the providers cfg gives or the
+// globals, and the Prometheus endpoint if cfg.PrometheusAddr is set.
 func New(ctx context.Context, cfg Config) (t *Telemetry, err error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -101,11 +103,6 @@ func New(ctx context.Context, cfg Config) (t *Telemetry, err error) {
 
 	tp := cfg.TracerProvider
 	if tp == nil {
-		if tp, err = t.envTracerProvider(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if tp == nil {
 		tp = otel.GetTracerProvider()
 	}
 	switch {
@@ -121,8 +118,8 @@ func New(ctx context.Context, cfg Config) (t *Telemetry, err error) {
 	t.tracer = tp.Tracer(Scope)
 
 	mp := cfg.MeterProvider
-	if mp == nil {
-		if mp, err = t.envMeterProvider(ctx, cfg.PrometheusAddr); err != nil {
+	if mp == nil && cfg.PrometheusAddr != "" {
+		if mp, err = t.prometheusMeterProvider(cfg.PrometheusAddr); err != nil {
 			return nil, err
 		}
 	}
@@ -153,8 +150,8 @@ func New(ctx context.Context, cfg Config) (t *Telemetry, err error) {
 	return t, nil
 }
 
-// Shutdown stops the metrics endpoint and flushes and shuts down the
-// providers New built. Providers passed in are left to their owner.
+// Shutdown stops the metrics endpoint and shuts down the provider New
+// built for it. Providers passed in are left to their owner.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
 	if t == nil {
 		return nil

@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/troupehq/troupe/runtime/actor"
+	"github.com/troupehq/troupe/runtime/actor/sqlite"
 	"github.com/troupehq/troupe/runtime/cluster"
 	testv1 "github.com/troupehq/troupe/runtime/internal/testpb/test/v1"
 	"github.com/troupehq/troupe/runtime/internal/testpb/test/v1/testv1actor"
@@ -36,7 +37,7 @@ func main() {
 	}
 	opts := []actor.Option{actor.WithLogger(log), actor.WithClasses(testv1actor.RegisterProbe(newProbe))}
 	if path := os.Getenv(ledgerEnv); path != "" {
-		store, err := actor.OpenStateFile(path)
+		store, err := sqlite.Open(path)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "testnode:", err)
 			os.Exit(1)
