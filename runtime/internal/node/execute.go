@@ -12,61 +12,6 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/telemetry"
 )
 
-// runningLen returns how many calls run.
-func (a *Actor) runningLen() int {
-	n := 0
-	if a.run0 != nil {
-		n = 1
-	}
-	if a.cold != nil {
-		n += len(a.cold.running)
-	}
-	return n
-}
-
-// runningAt returns running call i of runningLen().
-func (a *Actor) runningAt(i int) *Call {
-	if a.run0 != nil {
-		if i == 0 {
-			return a.run0
-		}
-		i--
-	}
-	return a.cold.running[i]
-}
-
-// addRunningLocked records c as running.
-func (a *Actor) addRunningLocked(c *Call) {
-	if a.run0 == nil {
-		a.run0 = c
-		return
-	}
-	cold := a.coldLocked()
-	cold.running = append(cold.running, c)
-}
-
-// removeRunningLocked forgets running call c.
-func (a *Actor) removeRunningLocked(c *Call) {
-	var more []*Call
-	if a.cold != nil {
-		more = a.cold.running
-	}
-	if a.run0 == c {
-		a.run0 = nil
-		if len(more) == 0 {
-			return
-		}
-		c = more[len(more)-1]
-		a.run0 = c
-	}
-	if i := slices.Index(more, c); i >= 0 {
-		last := len(more) - 1
-		more[i] = more[last]
-		more[last] = nil
-		a.cold.running = more[:last]
-	}
-}
-
 // attempt is one run of a call. The first lives inside the call; a retry
 // gets a fresh one, because the goroutine of a dead incarnation may still
 // hold the old one.
@@ -78,6 +23,8 @@ type attempt struct {
 
 func (at *attempt) cancel() { at.ctx.cancel(context.Canceled) }
 
+// startLocked marks c running and returns its attempt, with the
+// incarnation it runs on.
 func (a *Actor) startLocked(c *Call) *attempt {
 	c.state.Store(callRunning)
 	if c.stopWatch != nil {
@@ -110,6 +57,8 @@ func (a *Actor) work(at *attempt) {
 	}
 }
 
+// invoke runs the method of at's call, recovering a panic as the cause
+// of a crash.
 func invoke(at *attempt) (resp proto.Message, panicked *errs.Cause, err error) {
 	c := at.ctx.call
 	var ctx context.Context = &at.ctx
@@ -174,6 +123,7 @@ func (a *Actor) finish(at *attempt, resp proto.Message, err error) *attempt {
 	return next
 }
 
+// endLocked frees the slot running call c held.
 func (a *Actor) endLocked(c *Call) {
 	g := a.groupOf(c.Method)
 	if c.Method.Readonly {
@@ -188,10 +138,67 @@ func (a *Actor) endLocked(c *Call) {
 	a.removeRunningLocked(c)
 }
 
+// workerDoneLocked records that a worker goroutine stopped running the
+// actor's calls, and wakes whoever waits for the actor to be idle.
 func (a *Actor) workerDoneLocked() {
 	a.workers--
 	if a.workers == 0 && a.cold != nil && a.cold.idle != nil {
 		close(a.cold.idle)
 		a.cold.idle = nil
+	}
+}
+
+// runningLen returns how many calls run.
+func (a *Actor) runningLen() int {
+	n := 0
+	if a.run0 != nil {
+		n = 1
+	}
+	if a.cold != nil {
+		n += len(a.cold.running)
+	}
+	return n
+}
+
+// runningAt returns running call i of runningLen().
+func (a *Actor) runningAt(i int) *Call {
+	if a.run0 != nil {
+		if i == 0 {
+			return a.run0
+		}
+		i--
+	}
+	return a.cold.running[i]
+}
+
+// addRunningLocked records c as running.
+func (a *Actor) addRunningLocked(c *Call) {
+	if a.run0 == nil {
+		a.run0 = c
+		return
+	}
+	cold := a.coldLocked()
+	cold.running = append(cold.running, c)
+}
+
+// removeRunningLocked forgets running call c.
+func (a *Actor) removeRunningLocked(c *Call) {
+	var more []*Call
+	if a.cold != nil {
+		more = a.cold.running
+	}
+	if a.run0 == c {
+		a.run0 = nil
+		if len(more) == 0 {
+			return
+		}
+		c = more[len(more)-1]
+		a.run0 = c
+	}
+	if i := slices.Index(more, c); i >= 0 {
+		last := len(more) - 1
+		more[i] = more[last]
+		more[last] = nil
+		a.cold.running = more[:last]
 	}
 }

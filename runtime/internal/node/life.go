@@ -8,6 +8,8 @@ import (
 	"github.com/troupehq/troupe/runtime/internal/errs"
 )
 
+// crash ends the incarnation whose method panicked in at: the actor dies
+// with cause, and restarts when it may.
 func (a *Actor) crash(at *attempt, cause errs.Cause) {
 	at.cancel()
 	a.mu.Lock()
