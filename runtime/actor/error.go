@@ -1,6 +1,10 @@
 package actor
 
-import "github.com/troupehq/troupe/runtime/internal/errs"
+import (
+	"fmt"
+
+	"github.com/troupehq/troupe/runtime/internal/errs"
+)
 
 // Errors of the runtime, for errors.Is. Each also carries a Connect code
 // (connect.CodeOf) so callers in other languages see the same condition.
@@ -43,26 +47,108 @@ var (
 	ErrNotInActor = errs.ErrNotInActor
 )
 
-// ActorDiedError says which actor died, why, and after how many restarts.
-type ActorDiedError = errs.ActorDiedError
+// ActorDiedError is the error of a call to an actor that died and will
+// not come back, or that died while the call was queued or running and the
+// call had no retries left. errors.As finds it in such a call's error,
+// whichever process hosted the actor; it matches ErrActorDied under
+// errors.Is.
+type ActorDiedError struct {
+	ActorID  string
+	Class    string
+	Name     string // empty for an unnamed actor
+	Cause    Cause
+	Restarts int // the restarts it had before this death
+}
 
-// ActorUnavailableError says which actor is restarting.
-type ActorUnavailableError = errs.ActorUnavailableError
+func (e *ActorDiedError) Error() string {
+	s := fmt.Sprintf("actor %s (%s", e.ActorID, e.Class)
+	if e.Name != "" {
+		s += " " + e.Name
+	}
+	return s + fmt.Sprintf(") died after %d restarts: %s", e.Restarts, e.Cause)
+}
 
-// Cause is why an actor died: its kind, a message and, for panics, the
-// stack of the panicking goroutine.
-type Cause = errs.Cause
+// Is reports whether target is ErrActorDied.
+func (e *ActorDiedError) Is(target error) bool { return target == ErrActorDied }
+
+// ActorUnavailableError is the error of a call that reached an actor while
+// it was restarting and could not wait, having no task retries, or that
+// found no reachable node for the actor. errors.As finds it in such a
+// call's error; it matches ErrActorUnavailable under errors.Is.
+type ActorUnavailableError struct {
+	ActorID string
+	Class   string
+	Reason  string
+}
+
+func (e *ActorUnavailableError) Error() string {
+	return fmt.Sprintf("actor %s (%s) unavailable: %s", e.ActorID, e.Class, e.Reason)
+}
+
+// Is reports whether target is ErrActorUnavailable.
+func (e *ActorUnavailableError) Is(target error) bool { return target == ErrActorUnavailable }
+
+// Cause is why an actor died: its kind, a message (the panic value, the
+// constructor's error, ...) and, for panics, the stack of the panicking
+// goroutine.
+type Cause struct {
+	Kind    CauseKind
+	Message string
+	Stack   string
+}
+
+func (c Cause) String() string {
+	if c.Message == "" {
+		return c.Kind.String()
+	}
+	return c.Kind.String() + ": " + c.Message
+}
 
 // CauseKind classifies causes of death.
-type CauseKind = errs.CauseKind
+type CauseKind int
 
 // The kinds of causes of death.
 const (
-	CauseUnknown     = errs.CauseUnknown
-	CausePanic       = errs.CausePanic
-	CauseConstructor = errs.CauseConstructor
-	CauseKilled      = errs.CauseKilled
-	CauseOwnerDied   = errs.CauseOwnerDied
-	CauseExited      = errs.CauseExited
-	CauseNodeLost    = errs.CauseNodeLost
+	CauseUnknown CauseKind = iota
+	// CausePanic: a method or the constructor panicked.
+	CausePanic
+	// CauseConstructor: the constructor returned an error.
+	CauseConstructor
+	// CauseKilled: Kill was called.
+	CauseKilled
+	// CauseOwnerDied: the owner (job or actor) ended.
+	CauseOwnerDied
+	// CauseExited: the actor ended itself with ExitActor.
+	CauseExited
+	// CauseNodeLost: the node hosting the actor died or was shut down.
+	CauseNodeLost
 )
+
+func (k CauseKind) String() string { return errs.CauseKind(k).String() }
+
+// The runtime builds its errors with the types of an internal package;
+// errors.As finds them as the types above.
+func init() {
+	errs.Public = func(err error, target any) bool {
+		switch t := target.(type) {
+		case **ActorDiedError:
+			e, ok := err.(*errs.ActorDiedError)
+			if ok {
+				*t = &ActorDiedError{ActorID: e.ActorID, Class: e.Class, Name: e.Name,
+					Cause: causeOf(e.Cause), Restarts: e.Restarts}
+			}
+			return ok
+		case **ActorUnavailableError:
+			e, ok := err.(*errs.ActorUnavailableError)
+			if ok {
+				*t = &ActorUnavailableError{ActorID: e.ActorID, Class: e.Class, Reason: e.Reason}
+			}
+			return ok
+		}
+		return false
+	}
+}
+
+func causeOf(c errs.Cause) Cause {
+	return Cause{Kind: CauseKind(c.Kind), Message: c.Message, Stack: c.Stack}
+}

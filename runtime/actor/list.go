@@ -9,15 +9,17 @@ import (
 
 // State is an actor's place in its life:
 // PENDING_CREATION → ALIVE ⇄ RESTARTING → DEAD.
-type State = node.State
+type State int32
 
 // The states of an actor.
 const (
-	PendingCreation = node.PendingCreation
-	Alive           = node.Alive
-	Restarting      = node.Restarting
-	Dead            = node.Dead
+	PendingCreation State = State(node.PendingCreation)
+	Alive           State = State(node.Alive)
+	Restarting      State = State(node.Restarting)
+	Dead            State = State(node.Dead)
 )
+
+func (s State) String() string { return node.State(s).String() }
 
 // ActorInfo is one row of ListActors.
 type ActorInfo struct {

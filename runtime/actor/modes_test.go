@@ -41,8 +41,7 @@ const runKnownEnv = "TROUPE_TEST_RUN_KNOWN_FAILURES"
 // mode yet, with what was observed. Each entry is a runtime bug: remove it
 // when the fix lands.
 var knownFailures = map[string]string{
-	"TestCancelledQueuedCallsNeverRun/cluster": "cancelled queued calls report canceled but stay in the node's queue: the next calls fail with resource_exhausted (6 pending, limit 6), or a cancelled call runs (6 ran, want 5)",
-	"TestCallCycleDeadlock/cluster":            "a call cycle A→B→A across processes hangs until the caller's deadline instead of failing with ErrDeadlock",
+	"TestCallCycleDeadlock/cluster": "a call cycle A→B→A across processes hangs until the caller's deadline instead of failing with ErrDeadlock",
 }
 
 // Resources of the cluster's nodes. The head and the first node have CPUs

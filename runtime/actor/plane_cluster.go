@@ -130,7 +130,7 @@ func (p *clusterPlane) listActors(ctx context.Context, filters map[string]string
 	out := make([]ActorInfo, 0, len(res.Msg.GetActors()))
 	for _, in := range res.Msg.GetActors() {
 		info := ActorInfo{
-			ID: in.GetActorId(), Class: in.GetClass(), State: cluster.StateFromProto(in.GetState()), Job: in.GetJobId(),
+			ID: in.GetActorId(), Class: in.GetClass(), State: State(cluster.StateFromProto(in.GetState())), Job: in.GetJobId(),
 			Name: in.GetName(), Node: in.GetNodeId(), PID: int(in.GetPid()), Namespace: in.GetNamespace(),
 			Resources: in.GetSpec().GetResources(), Restarts: int(in.GetRestarts()), Detached: in.GetDetached(),
 			PendingReason: in.GetPendingReason(),

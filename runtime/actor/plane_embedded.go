@@ -80,7 +80,7 @@ func (p *embeddedPlane) listActors(_ context.Context, filters map[string]string)
 	for _, a := range p.ctrl.AllActors() {
 		in := a.Info()
 		info := ActorInfo{
-			ID: in.ID, Class: in.Class, State: in.State, Job: in.Job, Name: in.Name,
+			ID: in.ID, Class: in.Class, State: State(in.State), Job: in.Job, Name: in.Name,
 			Namespace: in.Namespace, Resources: in.Resources, Restarts: in.Restarts,
 			Detached: in.Detached, PendingReason: in.PendingReason,
 			PendingCalls: in.Pending, RunningCalls: in.Running,
@@ -88,7 +88,7 @@ func (p *embeddedPlane) listActors(_ context.Context, filters map[string]string)
 		if n := p.ctrl.NodeOf(a); n != nil {
 			info.Node, info.PID = n.ID, pid
 		}
-		if in.State == Dead {
+		if in.State == node.Dead {
 			info.DeathCause = in.Cause.String()
 		}
 		if matches(&info, filters) {

@@ -183,6 +183,10 @@ func TestUnavailableWhileRestarting(t *testing.T) {
 		if !errors.Is(err, actor.ErrActorUnavailable) || connect.CodeOf(err) != connect.CodeUnavailable {
 			t.Fatalf("call without retries while restarting = %v; want ErrActorUnavailable", err)
 		}
+		var unavailable *actor.ActorUnavailableError
+		if !errors.As(err, &unavailable) || unavailable.ActorID != h.Ref().ID() || unavailable.Reason == "" {
+			t.Fatalf("call without retries while restarting = %v; want an *actor.ActorUnavailableError naming the actor", err)
+		}
 		waiting := h.Retried(ctx, &testv1.DoRequest{})
 		m.open(t, "ctor")
 		if _, err := waiting.Get(ctx); err != nil {

@@ -234,7 +234,9 @@ type CallsRequest struct {
 	// calls are new calls, in the order the caller submitted them.
 	Calls []*CallEnvelope `protobuf:"bytes,1,rep,name=calls,proto3" json:"calls,omitempty"`
 	// cancels are the ids of earlier calls on this stream whose callers no
-	// longer wait. The node cancels their contexts and sends no result.
+	// longer wait. The node cancels them and answers each with code
+	// canceled, once a queued call has left its actor's queue; a result the
+	// call had already sent comes first.
 	Cancels       []uint64 `protobuf:"varint,2,rep,packed,name=cancels,proto3" json:"cancels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

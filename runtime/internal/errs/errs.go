@@ -1,7 +1,9 @@
-// Package errs defines the runtime's typed errors. The public package actor
-// re-exports them; internal packages build them here so that every part of the
-// runtime speaks one error model: a *connect.Error whose code other languages
-// see, wrapping a typed Go error that errors.Is and errors.As find.
+// Package errs defines the runtime's typed errors. Internal packages build
+// them here, and package actor exports them: its sentinels are these, and
+// errors.As finds these typed errors as actor's own types (see Public), so
+// that every part of the runtime speaks one error model: a *connect.Error
+// whose code other languages see, wrapping a typed Go error that errors.Is
+// and errors.As find.
 package errs
 
 import (
@@ -107,6 +109,9 @@ func (e *ActorDiedError) Error() string {
 // Is reports whether target is ErrActorDied.
 func (e *ActorDiedError) Is(target error) bool { return target == ErrActorDied }
 
+// As lets errors.As find e as the public type package actor defines for it.
+func (e *ActorDiedError) As(target any) bool { return Public != nil && Public(e, target) }
+
 // ActorUnavailableError is the error of a call that reached an actor while it
 // was restarting and could not wait, because it had no retries.
 type ActorUnavailableError struct {
@@ -121,6 +126,15 @@ func (e *ActorUnavailableError) Error() string {
 
 // Is reports whether target is ErrActorUnavailable.
 func (e *ActorUnavailableError) Is(target error) bool { return target == ErrActorUnavailable }
+
+// As lets errors.As find e as the public type package actor defines for it.
+func (e *ActorUnavailableError) As(target any) bool { return Public != nil && Public(e, target) }
+
+// Public, set by package actor, converts err, an *ActorDiedError or an
+// *ActorUnavailableError, to the public type target points to, and reports
+// whether it did. The runtime's errors are built here, below package actor;
+// this is how users find them as actor's types, and only when they ask.
+var Public func(err error, target any) bool
 
 // Code returns the Connect code of a runtime sentinel, or CodeUnknown.
 func Code(sentinel error) connect.Code {

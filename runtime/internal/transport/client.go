@@ -58,8 +58,9 @@ func (c *Conn) Close() error {
 
 // Call sends env to the node and returns at once. The Conn takes env: it
 // sets its id and, from ctx, its deadline. When ctx ends before the result,
-// the call completes with canceled or deadline_exceeded and the node is
-// told to cancel it.
+// the call completes with canceled or deadline_exceeded: at once if it was
+// not sent yet, else once the node, told to cancel it, has (a queued call
+// has then left its actor's queue for good).
 func (c *Conn) Call(ctx context.Context, env *actorv1.CallEnvelope) *Pending {
 	p := &Pending{done: make(chan struct{})}
 	c.call(ctx, p, env)
@@ -159,8 +160,9 @@ type session struct {
 	calls   outbox[*Pending] // calls waiting to be sent
 	cancels []uint64         // of calls sent
 	// window is how many calls the node lets the stream have in flight:
-	// sent and not yet answered, or cancelled by a cancel sent. inFlight
-	// counts them; calls beyond the window wait in calls.
+	// sent and not yet answered (a cancelled call is answered once the
+	// node has cancelled it). inFlight counts them; calls beyond the
+	// window wait in calls.
 	window   int
 	inFlight int
 }
@@ -241,24 +243,31 @@ func (s *session) signal() {
 	}
 }
 
-// abandon completes p with cause (its ctx's error) and tells the node to
-// cancel it; a call still queued is dropped instead.
+// abandon ends p with cause (its ctx's error). A call still queued is
+// dropped and ends at once. A sent one is cancelled on the node, and ends
+// when the node answers the cancel: by then a queued call has left the
+// actor's queue, so a caller that hears canceled knows the call will not
+// run. Its place in the window is free once that answer arrives.
 func (s *session) abandon(p *Pending, cause error) {
+	err := errs.FromContext(cause)
 	s.mu.Lock()
-	if s.pending[p.id] != p {
+	if s.pending[p.id] != p || p.cause != nil {
 		s.mu.Unlock()
-		return // the result or the stream's failure came first
+		return // the result or the stream's failure came first, or a cancel did
 	}
-	delete(s.pending, p.id)
-	wake := false
-	if p.sent {
-		// Its place in the window is free once the cancel is sent. The
-		// writer may be idle with calls waiting for a place: wake it.
-		wake = len(s.cancels) == 0
-		s.cancels = append(s.cancels, p.id)
-	} else {
+	if !p.sent {
+		delete(s.pending, p.id)
 		p.env = nil // the writer skips it
+		s.mu.Unlock()
+		if p.stop != nil {
+			p.stop()
+		}
+		p.finish(nil, err)
+		return
 	}
+	p.cause = err
+	wake := len(s.cancels) == 0
+	s.cancels = append(s.cancels, p.id)
 	s.mu.Unlock()
 	if wake {
 		s.signal()
@@ -266,7 +275,6 @@ func (s *session) abandon(p *Pending, cause error) {
 	if p.stop != nil {
 		p.stop()
 	}
-	p.finish(nil, errs.FromContext(cause))
 }
 
 // write sends queued calls, as many as the window has room for, and
@@ -317,9 +325,9 @@ func (s *session) write() {
 				s.calls.recycle(batch)
 			}
 			// Cancels are of calls sent in earlier messages; the node
-			// applies them before this message's calls.
+			// applies them before this message's calls, and answers each.
 			msg.Cancels, s.cancels = s.cancels, spareCancels[:0]
-			s.inFlight += len(msg.Calls) - len(msg.Cancels)
+			s.inFlight += len(msg.Calls)
 			s.mu.Unlock()
 			elideRepeats(msg.Calls)
 			err := s.stream.Send(&msg)
@@ -387,7 +395,9 @@ func (s *session) read() {
 		for _, r := range msg.GetResults() {
 			if p := s.pending[r.GetId()]; p != nil {
 				delete(s.pending, r.GetId())
-				p.res = r
+				if p.cause == nil { // else it is the answer to a cancel, or a result that came first
+					p.res = r
+				}
 				done = append(done, p)
 			}
 		}
@@ -402,7 +412,7 @@ func (s *session) read() {
 			if p.stop != nil {
 				p.stop()
 			}
-			p.finish(p.res, nil)
+			p.finish(p.res, p.cause)
 			done[i] = nil
 		}
 		done = done[:0]
@@ -431,6 +441,10 @@ func (s *session) fail(cause error) {
 	for _, p := range pending {
 		if p.stop != nil {
 			p.stop()
+		}
+		if p.cause != nil {
+			p.finish(nil, p.cause) // cancelled: the caller hears why it stopped waiting
+			continue
 		}
 		p.finish(nil, s.err)
 	}

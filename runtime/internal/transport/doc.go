@@ -5,7 +5,10 @@
 // HTTP/2 and multiplexes every call on it: each call gets an id on the
 // stream, results come back tagged with that id in whatever order the calls
 // finish, and a caller that stops waiting sends the id as a cancel, which
-// the node hands to the [Canceler] its [Dispatcher] returned for the call.
+// the node hands to the [Canceler] its [Dispatcher] returned for the call
+// and then answers with canceled. The caller's call ends with that answer,
+// not before: a caller told its call was cancelled knows the node has
+// cancelled it (a queued call has left its actor's queue and never runs).
 // Calls cost no context of their own on either side.
 //
 // A unary Connect call per actor call would cost a new HTTP/2 stream, its
@@ -28,9 +31,10 @@
 // Flow control is by calls, not bytes: a node grants each stream a window
 // ([WithCallWindow]) in the headers of its first, empty, message, and a
 // Conn keeps no more calls in flight on the node than that, sent and not
-// yet answered or cancelled; the rest wait in the Conn's queue, in order,
-// each until there is room or its ctx ends (one cancelled while it waits is
-// never sent). Until the grant arrives a Conn assumes 64. The node applies
+// yet answered (a cancelled call included, until its cancel is answered);
+// the rest wait in the Conn's queue, in order, each until there is room or
+// its ctx ends (one cancelled while it waits is never sent). Until the
+// grant arrives a Conn assumes 64. The node applies
 // a message's cancels before its calls, so the places they free are free
 // for the calls that came with them, and refuses at once, with
 // resource_exhausted, a call beyond the stream's window or beyond the

@@ -12,15 +12,19 @@ type Pending struct {
 	id   uint64
 	env  *actorv1.CallEnvelope // while queued; nil once sent or abandoned
 	sent bool                  // the call went out: it holds a place in the window
-	stop func() bool           // stops the watch on the caller's ctx
-	done chan struct{}
-	then Receiver // instead of done, for CallFunc
-	res  *actorv1.ResultEnvelope
-	err  error
+	// cause, set when a sent call is cancelled, is the error it ends
+	// with once the node has answered the cancel.
+	cause error
+	stop  func() bool // stops the watch on the caller's ctx
+	done  chan struct{}
+	then  Receiver // instead of done, for CallFunc
+	res   *actorv1.ResultEnvelope
+	err   error
 }
 
-// Cancel ends the call with canceled, as its ctx ending would, and tells
-// the node to cancel it. It does nothing once the call has its result.
+// Cancel ends the call with canceled, as its ctx ending would: at once if
+// it has not been sent, else once the node has cancelled it. It does
+// nothing once the call has its result.
 func (p *Pending) Cancel() {
 	if p.s != nil {
 		p.s.abandon(p, context.Canceled)

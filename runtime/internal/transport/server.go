@@ -198,11 +198,17 @@ func (s *serverStream) read(stream *connect.BidiStream[actorv1.CallsRequest, act
 			}
 		}
 		cancels = s.cancel(later, later[:0])
+		// Answered already, or never known: the caller still waits for
+		// the cancel's answer.
+		for _, id := range cancels {
+			s.cancelled(id)
+		}
 	}
 }
 
-// cancel ends the running calls with the given ids, whose later answers are
-// dropped, and appends the ids of those not running to rest.
+// cancel ends the running calls with the given ids, answering each with
+// canceled once its Canceler has returned (the dispatcher's own answer is
+// dropped), and appends the ids of those not running to rest.
 func (s *serverStream) cancel(ids, rest []uint64) []uint64 {
 	for _, id := range ids {
 		s.mu.Lock()
@@ -215,8 +221,26 @@ func (s *serverStream) cancel(ids, rest []uint64) []uint64 {
 		}
 		s.inFlight.Add(-1)
 		c.end()
+		s.cancelled(id)
 	}
 	return rest
+}
+
+// cancelled answers the cancel of call id. The caller ends the call on
+// the first answer it gets for it: the call's result, when that was on its
+// way before the cancel arrived, or this one.
+func (s *serverStream) cancelled(id uint64) {
+	res := &actorv1.ResultEnvelope{Id: id, Code: int32(connect.CodeCanceled), Message: "canceled by the caller"}
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	wake := s.out.push(res, resultSize(res))
+	s.mu.Unlock()
+	if wake {
+		s.signal()
+	}
 }
 
 func (s *serverStream) dispatch(env *actorv1.CallEnvelope, d Dispatcher) error {
