@@ -20,6 +20,16 @@ type Future[T proto.Message] struct {
 // Call calls method m of the actor ref names and returns the future of its
 // result at once. It is called by generated handles (h.Increment).
 func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, Res], req Req) *Future[Res] {
+	if ref != nil && ctx != nil && ref.sys.icpt != nil {
+		f := new(Future[Res])
+		intercept(ctx, ref, m, req, f)
+		return f
+	}
+	return call(ctx, ref, m, req)
+}
+
+// call is Call without the caller's interceptors.
+func call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, Res], req Req) *Future[Res] {
 	f := new(Future[Res])
 	if ref != nil && ctx != nil {
 		if tel := ref.sys.tel; tel.Tracing() {

@@ -43,6 +43,8 @@ type config struct {
 	meterProvider  metric.MeterProvider
 	propagator     propagation.TextMapPropagator
 	prometheusAddr string
+
+	interceptors []Interceptor
 }
 
 // WithClasses registers actor classes, so that this process's node can

@@ -38,6 +38,7 @@ type System struct {
 	closed    atomic.Bool
 	classes   []Registration // as given to WithClasses, for the gateway
 	durable   *durableHost
+	icpt      *interceptors // nil without WithInterceptors
 }
 
 // Start runs an embedded node inside this process, a head and a worker in
@@ -100,6 +101,10 @@ func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resource
 		}
 	}
 	s := &System{namespace: cfg.namespace, job: newID(4), log: cfg.log, node: n, classes: cfg.classes}
+	if len(cfg.interceptors) > 0 {
+		s.icpt = &interceptors{list: cfg.interceptors}
+		n.Serve = serveFunc(cfg.interceptors)
+	}
 	s.durable = newDurableHost(s, cfg.durable)
 	n.Host = s
 	s.plane = newPlane(s, total)

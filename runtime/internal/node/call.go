@@ -356,6 +356,8 @@ func (c *Call) Wait(ctx context.Context) error {
 				waiter.Method.Procedure, c.Method.Procedure, waiter.Method.Procedure)
 			if c.target != nil {
 				c.target.cancelCall(c, err)
+			} else {
+				c.Cancel()
 			}
 			return err
 		}
@@ -395,7 +397,10 @@ func cycle(waiter, target *Call) bool {
 			c = c.waitingOn.Load()
 		case callQueued:
 			if c.target == nil {
-				return false
+				// A call forwarded through interceptors waits on the
+				// call they made, if any yet (see WaitsOn).
+				c = c.waitingOn.Load()
+				continue
 			}
 			c = c.target.blockerOf(c)
 		default:
@@ -403,6 +408,16 @@ func cycle(waiter, target *Call) bool {
 		}
 	}
 	return false
+}
+
+// Forward records that c, a call never submitted, is resolved with the
+// outcome of inner, just submitted: deadlock detection follows c to
+// inner. It reports whether that closes a wait-for cycle, through a
+// method already waiting on c: then nothing else will find it, and inner
+// must not be waited for.
+func (c *Call) Forward(inner *Call) bool {
+	c.waitingOn.Store(inner)
+	return cycle(c, inner)
 }
 
 type callKey struct{}
