@@ -22,7 +22,9 @@ type Future[T proto.Message] struct {
 func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, Res], req Req) *Future[Res] {
 	if ref != nil && ctx != nil && ref.sys.icpt != nil {
 		f := new(Future[Res])
-		intercept(ctx, ref, m, req, f)
+		intercept(ctx, ref.sys, ref.ID(), ref.Class(), m, req, f, func(ctx context.Context, req Req) *Future[Res] {
+			return call(ctx, ref, m, req)
+		})
 		return f
 	}
 	return call(ctx, ref, m, req)

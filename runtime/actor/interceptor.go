@@ -100,9 +100,14 @@ func chain(list []Interceptor, inner CallFunc) CallFunc {
 }
 
 // serveFunc returns the node's ServeFunc for list, which runs a method
-// call through them.
-func serveFunc(list []Interceptor) node.ServeFunc {
+// call through them. Its requests name the actor id, or if id is "" the
+// actor serving the call.
+func serveFunc(list []Interceptor, id string) node.ServeFunc {
 	return func(ctx context.Context, a *node.Actor, inst any, m *node.Method, req proto.Message) (proto.Message, error) {
+		actorID := id
+		if actorID == "" {
+			actorID = a.ID
+		}
 		want := req.ProtoReflect().Descriptor()
 		invoke := chain(list, func(ctx context.Context, r *Request) (proto.Message, error) {
 			if err := sameType(r, want.FullName()); err != nil {
@@ -110,7 +115,7 @@ func serveFunc(list []Interceptor) node.ServeFunc {
 			}
 			return m.Invoke(inst, ctx, r.Msg)
 		})
-		return invoke(ctx, &Request{Procedure: m.Procedure, ActorID: a.ID, Class: a.Class.Name, Msg: req})
+		return invoke(ctx, &Request{Procedure: m.Procedure, ActorID: actorID, Class: a.Class.Name, Msg: req})
 	}
 }
 
@@ -171,11 +176,12 @@ type cancelFunc context.CancelFunc
 
 func (f cancelFunc) Cancel() { f() }
 
-// intercept makes the call of m on ref with req through the caller's
-// side of the System's interceptors, on a goroutine, and resolves f with
-// the outcome.
-func intercept[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, Res], req Req, f *Future[Res]) {
-	is := ref.sys.icpt
+// intercept makes the call of m with req on the actor id, of class,
+// through the caller's side of sys's interceptors, on a goroutine:
+// their innermost next makes it with submit. It resolves f with the
+// outcome.
+func intercept[Req, Res proto.Message](ctx context.Context, sys *System, id, class string, m *Method[Req, Res], req Req, f *Future[Res], submit func(context.Context, Req) *Future[Res]) {
+	is := sys.icpt
 	t := is.take(ctx)
 	f.call.Init(ctx, m.m, req)
 	cctx, cancel := context.WithCancel(ctx)
@@ -201,7 +207,7 @@ func intercept[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[
 					t.pass()
 					return nil, err
 				}
-				inner := call(ctx, ref, m, r.Msg.(Req))
+				inner := submit(ctx, r.Msg.(Req))
 				t.pass()
 				if f.call.Forward(&inner.call) {
 					inner.Cancel()
@@ -211,7 +217,7 @@ func intercept[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[
 				return inner.call.Result()
 			}
 			resp, err = chain(is.list, next)(context.WithValue(cctx, turnKey{}, t), &Request{
-				Procedure: m.m.Procedure, ActorID: ref.ID(), Class: ref.Class(), Msg: req, IsClient: true})
+				Procedure: m.m.Procedure, ActorID: id, Class: class, Msg: req, IsClient: true})
 		}()
 		if err == nil {
 			if _, ok := resp.(Res); !ok {

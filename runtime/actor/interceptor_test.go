@@ -286,3 +286,28 @@ func TestSpawnInterceptorsNeedTheActorHere(t *testing.T) {
 		t.Fatalf("Spawn with interceptors on a cluster: %v, want ErrInvalidOption naming WithInterceptors", err)
 	}
 }
+
+// Calls to durable actors pass the interceptors too, on both sides.
+func TestInterceptorsWrapDurableCalls(t *testing.T) {
+	var tr orderLog
+	icpt := actor.InterceptorFunc(func(next actor.CallFunc) actor.CallFunc {
+		return func(ctx context.Context, req *actor.Request) (proto.Message, error) {
+			if _, ok := req.Msg.(*testv1.LedgerAddRequest); ok {
+				side := "s"
+				if req.IsClient {
+					side = "c"
+				}
+				tr.add(side + ":" + req.Class + ":" + req.ActorID)
+			}
+			return next(ctx, req)
+		}
+	})
+	sys := startDurable(t, nil, actor.WithStateDir(t.TempDir()), actor.WithInterceptors(icpt))
+	h := ledgerOf(t, sys, "acct", 1)
+	if v := add(t, t.Context(), h, 2); v.GetValue() != 3 {
+		t.Fatalf("Add = %v, want 3", v)
+	}
+	if got, want := tr.String(), "c:test.v1.Ledger:acct s:test.v1.Ledger:acct"; got != want {
+		t.Fatalf("interceptors saw %q, want %q", got, want)
+	}
+}

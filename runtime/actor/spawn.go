@@ -277,7 +277,7 @@ func (s *System) intercepted(spec *node.Spec, list []Interceptor) (*node.Spec, e
 		list = append(append([]Interceptor(nil), s.icpt.list...), list...)
 	}
 	c := *spec
-	c.Serve = serveFunc(list)
+	c.Serve = serveFunc(list, "")
 	return &c, nil
 }
 

@@ -103,7 +103,7 @@ func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resource
 	s := &System{namespace: cfg.namespace, job: newID(4), log: cfg.log, node: n, classes: cfg.classes}
 	if len(cfg.interceptors) > 0 {
 		s.icpt = &interceptors{list: cfg.interceptors}
-		n.Serve = serveFunc(cfg.interceptors)
+		n.Serve = serveFunc(cfg.interceptors, "")
 	}
 	s.durable = newDurableHost(s, cfg.durable)
 	n.Host = s
