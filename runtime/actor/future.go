@@ -61,6 +61,9 @@ func call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, 
 			f.call.Req = newMessage[Req]()
 		}
 		ref.a.Submit(&f.call)
+		if ref.sys.pendingTimeout > 0 {
+			ref.sys.watchPending(ref.a, &f.call)
+		}
 	}
 	return f
 }

@@ -271,6 +271,14 @@ func (c *Call) Cancel() {
 	}
 }
 
+// FailQueued ends a submitted call that has not started with err; it
+// does nothing to a call that runs or is done.
+func (c *Call) FailQueued(err error) {
+	if a := c.target; a != nil {
+		a.cancelCall(c, err)
+	}
+}
+
 // Abort ends a submitted call from outside its context, for a caller
 // whose cancellation does not travel in Ctx (Future.Cancel, a call that
 // came over a node stream): a queued call leaves its queue and fails with
