@@ -44,14 +44,16 @@ func pendingError(id, class string, d time.Duration, reason string) error {
 // the system's pending timeout if a is still waiting to be placed then.
 func (s *System) watchPending(a *node.Actor, c *node.Call) {
 	d := s.pendingTimeout
-	if a.State() != node.PendingCreation {
+	if waiting, _ := a.Waiting(); !waiting {
 		return
 	}
 	time.AfterFunc(d, func() {
-		if c.Ready() || a.State() != node.PendingCreation {
+		if c.Ready() {
 			return
 		}
-		c.FailQueued(pendingError(a.ID, a.Class.Name, d, a.Info().PendingReason))
+		if waiting, reason := a.Waiting(); waiting {
+			c.FailQueued(pendingError(a.ID, a.Class.Name, d, reason))
+		}
 	})
 }
 

@@ -107,3 +107,23 @@ func TestPendingTimeoutIsOffByDefault(t *testing.T) {
 		t.Fatalf("Start(WithPendingTimeout(-1s)) = %v; want ErrInvalidOption", err)
 	}
 }
+
+// The pending timeout bounds the wait for a node, not for the
+// constructor: calls on a placed actor whose constructor runs longer wait
+// for it.
+func TestPendingTimeoutSparesSlowConstructors(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	g := newGate(1)
+	defer g.open()
+	b := &behaviour{ctor: func(ctx context.Context, _ *testv1.ProbeInit) error { return g.pass(ctx) }}
+	sys := start(t, b, actor.WithPendingTimeout(timeout))
+	h := spawn(t, sys, testv1actor.ProbeOptions(), nil)
+	fut := h.Get(context.Background(), &testv1.GetRequest{})
+	g.wait(t, 1)
+	<-time.After(4 * timeout) // the timeout passes while the constructor runs
+	g.open()
+	ctx := testCtx(t)
+	if _, err := fut.Get(ctx); err != nil {
+		t.Fatalf("call on an actor placed but constructing: %v; want it to wait for the constructor", err)
+	}
+}

@@ -294,3 +294,17 @@ func (a *Actor) serveFunc() ServeFunc {
 	}
 	return a.node.Serve
 }
+
+// Waiting reports whether a waits to be placed on a node, and why: it has
+// not been placed since it was spawned, nor has its constructor started.
+func (a *Actor) Waiting() (waiting bool, reason string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state != PendingCreation || a.placed {
+		return false, ""
+	}
+	if a.cold != nil {
+		reason = a.cold.pendingReason
+	}
+	return true, reason
+}
