@@ -51,6 +51,12 @@ type CallFunc func(ctx context.Context, req *Request) (proto.Message, error)
 // that System serve, from any caller. Interceptors compose like connect's:
 // the first given is the outermost, acting first on the request and last
 // on the response and error.
+//
+// On the serving side interceptors run in the method's place, on its
+// goroutine and with its ctx: a panic there is the method's panic. On the
+// caller's side a panic fails the call with code internal and is logged.
+// Interceptors see the caller's request message itself, not a copy: one
+// that changes it should change a clone.
 type Interceptor interface {
 	WrapCall(next CallFunc) CallFunc
 }
@@ -198,7 +204,8 @@ func intercept[Req, Res proto.Message](ctx context.Context, sys *System, id, cla
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
-					err = connect.NewError(connect.CodeInternal, fmt.Errorf("%s: an interceptor panicked: %v\n%s", m.m.Procedure, r, debug.Stack()))
+					sys.log.Error("a caller's interceptor panicked", "procedure", m.m.Procedure, "actor_id", id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = connect.NewError(connect.CodeInternal, fmt.Errorf("%s: an interceptor panicked: %v", m.m.Procedure, r))
 				}
 			}()
 			next := func(ctx context.Context, r *Request) (proto.Message, error) {
