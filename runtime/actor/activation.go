@@ -153,6 +153,10 @@ func (h *durableHost) activation(key durableKey, ref *DurableRef, epoch uint64) 
 	act := &activation{host: h, key: key, store: store, init: ref.init, epoch: epoch}
 	spec := ref.class.Defaults.Clone()
 	spec.Namespace = h.sys.namespace
+	if h.sys.icpt != nil {
+		// Interceptors see the durable actor's id, not its activation's.
+		spec.Serve = serveFunc(h.sys.icpt.list, key.id)
+	}
 	ctx := context.WithValue(context.Background(), activationKey{}, act)
 	a, err := h.sys.node.NewActor(ctx, newID(12), ref.class, spec, ref.init, h.sys.job, nil)
 	if err != nil {

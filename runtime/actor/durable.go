@@ -198,6 +198,18 @@ func GetOrCreate[I, S proto.Message, A, H any](ctx context.Context, sys *System,
 // CallDurable calls method m of the durable actor ref names and returns the
 // future of its result at once. It is called by generated durable handles.
 func CallDurable[Req, Res proto.Message](ctx context.Context, ref *DurableRef, m *Method[Req, Res], req Req) *Future[Res] {
+	if ref != nil && ctx != nil && ref.sys.icpt != nil {
+		f := new(Future[Res])
+		intercept(ctx, ref.sys, ref.id, ref.class.Name, m, req, f, func(ctx context.Context, req Req) *Future[Res] {
+			return callDurable(ctx, ref, m, req)
+		})
+		return f
+	}
+	return callDurable(ctx, ref, m, req)
+}
+
+// callDurable is CallDurable without the caller's interceptors.
+func callDurable[Req, Res proto.Message](ctx context.Context, ref *DurableRef, m *Method[Req, Res], req Req) *Future[Res] {
 	f := new(Future[Res])
 	if ref != nil && ctx != nil {
 		if tel := ref.sys.tel; tel.Tracing() {

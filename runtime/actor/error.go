@@ -16,6 +16,10 @@ var (
 	// ErrActorUnavailable: the actor is restarting and the call has no
 	// task retries to wait with. Code unavailable.
 	ErrActorUnavailable = errs.ErrActorUnavailable
+	// ErrActorPending: the actor still waits for a node that can host it
+	// after the wait WithPendingTimeout allows a call; the error says why
+	// it waits. Code unavailable.
+	ErrActorPending = errs.ErrActorPending
 	// ErrPendingCallsLimit: the actor has max_pending_calls calls queued.
 	// Code resource_exhausted.
 	ErrPendingCallsLimit = errs.ErrPendingCallsLimit

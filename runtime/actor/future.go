@@ -20,6 +20,18 @@ type Future[T proto.Message] struct {
 // Call calls method m of the actor ref names and returns the future of its
 // result at once. It is called by generated handles (h.Increment).
 func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, Res], req Req) *Future[Res] {
+	if ref != nil && ctx != nil && ref.sys.icpt != nil {
+		f := new(Future[Res])
+		intercept(ctx, ref.sys, ref.ID(), ref.Class(), m, req, f, func(ctx context.Context, req Req) *Future[Res] {
+			return call(ctx, ref, m, req)
+		})
+		return f
+	}
+	return call(ctx, ref, m, req)
+}
+
+// call is Call without the caller's interceptors.
+func call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, Res], req Req) *Future[Res] {
 	f := new(Future[Res])
 	if ref != nil && ctx != nil {
 		if tel := ref.sys.tel; tel.Tracing() {
@@ -49,6 +61,9 @@ func Call[Req, Res proto.Message](ctx context.Context, ref *Ref, m *Method[Req, 
 			f.call.Req = newMessage[Req]()
 		}
 		ref.a.Submit(&f.call)
+		if ref.sys.pendingTimeout > 0 {
+			ref.sys.watchPending(ref.a, &f.call)
+		}
 	}
 	return f
 }

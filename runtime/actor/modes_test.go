@@ -73,7 +73,7 @@ func runTestNode(args []string) int {
 		os.Exit(3)
 	}()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := cluster.RunNode(context.Background(), args, actor.WithLogger(log), actor.WithClasses(testClasses(nil)...)); err != nil {
+	if err := cluster.RunNode(context.Background(), args, actor.WithLogger(log), actor.WithClasses(testClasses(nil)...), nodeInterceptors); err != nil {
 		fmt.Fprintln(os.Stderr, "test node:", err)
 		return 1
 	}

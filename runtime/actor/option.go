@@ -43,6 +43,10 @@ type config struct {
 	meterProvider  metric.MeterProvider
 	propagator     propagation.TextMapPropagator
 	prometheusAddr string
+
+	interceptors []Interceptor
+	// pendingTimeout is WithPendingTimeout's d; 0 is off.
+	pendingTimeout time.Duration
 }
 
 // WithClasses registers actor classes, so that this process's node can
@@ -203,6 +207,14 @@ func (c *config) stopTimeoutOf() (time.Duration, error) {
 		return 0, errs.Newf(errs.ErrInvalidOption, "WithStopTimeout(%v): the timeout must be positive", d)
 	}
 	return *c.stopTimeout, nil
+}
+
+// pendingTimeoutOf returns the pending timeout cfg asks for, checked.
+func (c *config) pendingTimeoutOf() (time.Duration, error) {
+	if c.pendingTimeout < 0 {
+		return 0, errs.Newf(errs.ErrInvalidOption, "WithPendingTimeout(%v): the timeout cannot be negative", c.pendingTimeout)
+	}
+	return c.pendingTimeout, nil
 }
 
 // nodeSettings returns the node's dead actor retention and stop timeout,

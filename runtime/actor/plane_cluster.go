@@ -98,6 +98,9 @@ func (p *clusterPlane) spawn(ctx context.Context, class *node.Class, spec *node.
 	if err != nil {
 		return nil, err
 	}
+	if in := res.Msg.GetActor(); in.GetNodeAddress() == "" && in.GetPendingReason() != "" {
+		p.s.log.Warn("actor waits for a node", "actor_id", in.GetActorId(), "class", in.GetClass(), "reason", in.GetPendingReason())
+	}
 	return p.refFor(res.Msg.GetActor()), nil
 }
 
@@ -219,6 +222,10 @@ func (p *clusterPlane) invoke(t *caller.Target, c *node.Call) {
 	var md map[string]string
 	if p.s.tel.Tracing() {
 		md = p.s.tel.Inject(c.Ctx)
+	}
+	if p.s.pendingTimeout > 0 && t.Node() == "" {
+		p.invokePending(t, c, md)
+		return
 	}
 	c.Remote = p.client.Invoke(c.Ctx, t, c.Method, c.Req, md, c)
 }

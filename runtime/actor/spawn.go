@@ -63,6 +63,8 @@ type Spawner[I proto.Message, H any] struct {
 	// frozen is spec as the actors spawned with it share it, made by the
 	// first Spawn after the last setter; nil until then.
 	frozen atomic.Pointer[frozenSpec]
+	// interceptors wrap the serving side of the actors it spawns.
+	interceptors []Interceptor
 }
 
 // frozenSpec is a Spawner's spec checked and completed for spawns in a
@@ -249,6 +251,36 @@ func (s *Spawner[I, H]) MaxPendingCalls(n int) *Spawner[I, H] {
 	return s.changed()
 }
 
+// Interceptors wrap the serving side of the actors spawned with the
+// Spawner: every call they serve, from any caller, runs through them,
+// inside the System's own interceptors (see WithInterceptors). They are
+// functions of this process, so the actor must live in it: spawning with
+// them on a System that Connect made fails with ErrInvalidOption (give a
+// cluster's nodes their interceptors with WithInterceptors instead).
+// Repeated calls append. Default none.
+func (s *Spawner[I, H]) Interceptors(interceptors ...Interceptor) *Spawner[I, H] {
+	for _, i := range interceptors {
+		if i != nil {
+			s.interceptors = append(s.interceptors, i)
+		}
+	}
+	return s
+}
+
+// intercepted returns a copy of spec whose actor serves its calls
+// through the System's interceptors and then list.
+func (s *System) intercepted(spec *node.Spec, list []Interceptor) (*node.Spec, error) {
+	if _, ok := s.plane.(*embeddedPlane); !ok {
+		return nil, errs.Newf(errs.ErrInvalidOption, "a spawn's interceptors need the actor in this process: on a cluster, give the nodes WithInterceptors")
+	}
+	if s.icpt != nil {
+		list = append(append([]Interceptor(nil), s.icpt.list...), list...)
+	}
+	c := *spec
+	c.Serve = serveFunc(list, "")
+	return &c, nil
+}
+
 // Spawn creates the actor and returns its handle at once; the constructor
 // runs asynchronously and calls made meanwhile queue. A nil init is an
 // empty one.
@@ -263,6 +295,11 @@ func (s *Spawner[I, H]) Spawn(ctx context.Context, sys *System, init I) (H, erro
 	spec, err := s.sharedSpec(sys.defaultNamespace(ctx))
 	if err != nil {
 		return zero, err
+	}
+	if len(s.interceptors) > 0 {
+		if spec, err = sys.intercepted(spec, s.interceptors); err != nil {
+			return zero, err
+		}
 	}
 	ref, err := sys.spawnChecked(ctx, s.class, spec, init)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
@@ -38,6 +39,9 @@ type System struct {
 	closed    atomic.Bool
 	classes   []Registration // as given to WithClasses, for the gateway
 	durable   *durableHost
+	icpt      *interceptors // nil without WithInterceptors
+	// pendingTimeout is WithPendingTimeout's; 0 is off.
+	pendingTimeout time.Duration
 }
 
 // Start runs an embedded node inside this process, a head and a worker in
@@ -81,6 +85,10 @@ func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resource
 	if err != nil {
 		return nil, err
 	}
+	pendingTimeout, err := cfg.pendingTimeoutOf()
+	if err != nil {
+		return nil, err
+	}
 	id := cfg.nodeID
 	if id == "" {
 		id = newID(8)
@@ -102,7 +110,11 @@ func newSystem(ctx context.Context, cfg *config, newPlane func(*System, resource
 			return nil, err
 		}
 	}
-	s := &System{namespace: cfg.namespace, job: newID(4), log: cfg.log, node: n, classes: cfg.classes}
+	s := &System{namespace: cfg.namespace, job: newID(4), log: cfg.log, node: n, classes: cfg.classes, pendingTimeout: pendingTimeout}
+	if len(cfg.interceptors) > 0 {
+		s.icpt = &interceptors{list: cfg.interceptors}
+		n.Serve = serveFunc(cfg.interceptors, "")
+	}
 	s.durable = newDurableHost(s, cfg.durable)
 	n.Host = s
 	s.plane = newPlane(s, total)

@@ -106,6 +106,7 @@ var sentinels = map[string]error{
 	"unschedulable": errs.ErrUnschedulable, "deadlock": errs.ErrDeadlock, "system_closed": errs.ErrSystemClosed,
 	"unknown_class": errs.ErrUnknownClass, "unknown_method": errs.ErrUnknownMethod,
 	"invalid_option": errs.ErrInvalidOption, "not_in_actor": errs.ErrNotInActor,
+	"actor_pending": errs.ErrActorPending,
 }
 
 // ToWire returns err as a *connect.Error whose details let the receiving

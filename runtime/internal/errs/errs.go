@@ -18,6 +18,7 @@ import (
 var (
 	ErrActorDied         = errors.New("actor died")
 	ErrActorUnavailable  = errors.New("actor unavailable")
+	ErrActorPending      = errors.New("actor pending")
 	ErrPendingCallsLimit = errors.New("pending calls limit exceeded")
 	ErrActorNotFound     = errors.New("actor not found")
 	ErrNameTaken         = errors.New("actor name taken")
@@ -141,7 +142,7 @@ func Code(sentinel error) connect.Code {
 	switch sentinel {
 	case ErrActorDied:
 		return connect.CodeAborted
-	case ErrActorUnavailable:
+	case ErrActorUnavailable, ErrActorPending:
 		return connect.CodeUnavailable
 	case ErrPendingCallsLimit:
 		return connect.CodeResourceExhausted

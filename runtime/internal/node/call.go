@@ -271,6 +271,14 @@ func (c *Call) Cancel() {
 	}
 }
 
+// FailQueued ends a submitted call that has not started with err; it
+// does nothing to a call that runs or is done.
+func (c *Call) FailQueued(err error) {
+	if a := c.target; a != nil {
+		a.cancelCall(c, err)
+	}
+}
+
 // Abort ends a submitted call from outside its context, for a caller
 // whose cancellation does not travel in Ctx (Future.Cancel, a call that
 // came over a node stream): a queued call leaves its queue and fails with
@@ -356,6 +364,8 @@ func (c *Call) Wait(ctx context.Context) error {
 				waiter.Method.Procedure, c.Method.Procedure, waiter.Method.Procedure)
 			if c.target != nil {
 				c.target.cancelCall(c, err)
+			} else {
+				c.Cancel()
 			}
 			return err
 		}
@@ -395,7 +405,10 @@ func cycle(waiter, target *Call) bool {
 			c = c.waitingOn.Load()
 		case callQueued:
 			if c.target == nil {
-				return false
+				// A call forwarded through interceptors waits on the
+				// call they made, if any yet (see WaitsOn).
+				c = c.waitingOn.Load()
+				continue
 			}
 			c = c.target.blockerOf(c)
 		default:
@@ -403,6 +416,16 @@ func cycle(waiter, target *Call) bool {
 		}
 	}
 	return false
+}
+
+// Forward records that c, a call never submitted, is resolved with the
+// outcome of inner, just submitted: deadlock detection follows c to
+// inner. It reports whether that closes a wait-for cycle, through a
+// method already waiting on c: then nothing else will find it, and inner
+// must not be waited for.
+func (c *Call) Forward(inner *Call) bool {
+	c.waitingOn.Store(inner)
+	return cycle(c, inner)
 }
 
 type callKey struct{}

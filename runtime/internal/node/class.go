@@ -35,6 +35,10 @@ type Method struct {
 	Invoke func(inst any, ctx context.Context, req proto.Message) (proto.Message, error)
 }
 
+// ServeFunc runs a call of method m on inst, an instance of actor a, in
+// place of m.Invoke: the serving side's interceptors around the method.
+type ServeFunc func(ctx context.Context, a *Actor, inst any, m *Method, req proto.Message) (proto.Message, error)
+
 // Class is an actor class: its name, its methods, its defaults and, on a
 // node whose binary registered it, its constructor.
 type Class struct {
@@ -125,6 +129,11 @@ type Spec struct {
 	// group, on the bundle's reserved resources. Empty for none.
 	PlacementGroup string
 	Bundle         int
+
+	// Serve, when set, runs the actor's calls in place of its node's
+	// Serve: the spawn's interceptors around the system's. It stays in
+	// this process: an actor placed elsewhere cannot have one.
+	Serve ServeFunc
 }
 
 // Clone returns a deep copy of s, so that a builder can be reused.

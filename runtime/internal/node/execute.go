@@ -73,7 +73,11 @@ func invoke(at *attempt) (resp proto.Message, panicked *errs.Cause, err error) {
 			span.Panicked(panicked.Message, panicked.Stack)
 		}
 	}()
-	resp, err = c.Method.Invoke(at.inst, ctx, c.Req)
+	if serve := c.target.serveFunc(); serve != nil {
+		resp, err = serve(ctx, c.target, at.inst, c.Method, c.Req)
+	} else {
+		resp, err = c.Method.Invoke(at.inst, ctx, c.Req)
+	}
 	span.End(err)
 	return resp, nil, err
 }

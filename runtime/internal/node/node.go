@@ -45,6 +45,9 @@ type Node struct {
 	OnAlive func(*Actor)
 	// Tel traces and measures the node's calls; nil records nothing.
 	Tel *telemetry.Telemetry
+	// Serve, when set before the first spawn, runs the calls of the
+	// node's actors whose Spec has no Serve, in place of Method.Invoke.
+	Serve ServeFunc
 
 	mu      sync.RWMutex
 	actors  map[string]*Actor
@@ -282,4 +285,26 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// serveFunc is what runs a's calls in place of Method.Invoke, or nil.
+func (a *Actor) serveFunc() ServeFunc {
+	if a.Spec.Serve != nil {
+		return a.Spec.Serve
+	}
+	return a.node.Serve
+}
+
+// Waiting reports whether a waits to be placed on a node, and why: it has
+// not been placed since it was spawned, nor has its constructor started.
+func (a *Actor) Waiting() (waiting bool, reason string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state != PendingCreation || a.placed {
+		return false, ""
+	}
+	if a.cold != nil {
+		reason = a.cold.pendingReason
+	}
+	return true, reason
 }
