@@ -93,7 +93,7 @@ func NewPool[H Handle](hs ...H) (*Pool[H], error) {
 // lock locks p, making its channels on first use: a Pool not made by
 // NewPool is an empty pool, not a panic.
 func (p *Pool[H]) lock() {
-	p.lock()
+	p.mu.Lock()
 	if p.wake == nil {
 		p.members = map[string]bool{}
 		p.retries = DefaultPoolRetries

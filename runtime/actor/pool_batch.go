@@ -28,8 +28,22 @@ type batchState[H Handle] struct {
 	// closed: nobody will take the results; calls whose actor died are
 	// not resubmitted.
 	closed   bool
+	open     int            // calls submitted whose result was not taken
 	order    []*poolItem[H] // results not taken, in submission order
 	finished []*poolItem[H] // results in and not taken, first in first
+}
+
+// add records a call submitted.
+func (s *batchState[H]) add(it *poolItem[H]) {
+	s.order = append(s.order, it)
+	s.open++
+}
+
+// take marks it's result returned.
+func (s *batchState[H]) take(it *poolItem[H]) {
+	it.taken = true
+	s.open--
+	s.trim()
 }
 
 // trim drops the results taken from the heads of both queues.
@@ -78,7 +92,7 @@ func (b *Batch[H, V, R]) Submit(ctx context.Context, v V) error {
 		return err
 	}
 	p.reserve(it)
-	b.s.order = append(b.s.order, it)
+	b.s.add(it)
 	p.mu.Unlock()
 	p.start([]*poolItem[H]{it})
 	return nil
@@ -102,8 +116,7 @@ func (p *Pool[H]) canSubmit() bool { return len(p.idle) > 0 && len(p.retry) == 0
 func (b *Batch[H, V, R]) HasNext() bool {
 	b.p.lock()
 	defer b.p.mu.Unlock()
-	b.s.trim()
-	return len(b.s.order) > 0
+	return b.s.open > 0
 }
 
 // errNoPending is the error of Next with no call submitted.
@@ -143,7 +156,7 @@ func (b *Batch[H, V, R]) next(ctx context.Context, name string, pick func() *poo
 	var it *poolItem[H]
 	err := b.p.await(ctx, func() bool {
 		b.s.trim()
-		if len(b.s.order) == 0 {
+		if b.s.open == 0 {
 			return true
 		}
 		it = pick()
@@ -156,8 +169,7 @@ func (b *Batch[H, V, R]) next(ctx context.Context, name string, pick func() *poo
 		b.p.mu.Unlock()
 		return zero, errNoPending(name)
 	}
-	it.taken = true
-	b.s.trim()
+	b.s.take(it)
 	b.p.mu.Unlock()
 	return resultOf[R](it)
 }
@@ -223,8 +235,8 @@ func mapPool[H Handle, V any, R proto.Message](ctx context.Context, p *Pool[H], 
 			submit, empty := false, false
 			err := p.await(ctx, func() bool {
 				b.s.trim()
-				submit = next < len(values) && p.canSubmit() && len(b.s.order) < 2*len(p.members)
-				if submit || len(b.s.order) == 0 && next == len(values) {
+				submit = next < len(values) && p.canSubmit() && b.s.open < 2*len(p.members)
+				if submit || b.s.open == 0 && next == len(values) {
 					return true
 				}
 				if ordered && len(b.s.order) > 0 && b.s.order[0].done {
@@ -247,13 +259,12 @@ func mapPool[H Handle, V any, R proto.Message](ctx context.Context, p *Pool[H], 
 				next++
 				item := &poolItem[H]{b: &b.s, send: b.sender(ctx, v)}
 				p.reserve(item)
-				b.s.order = append(b.s.order, item)
+				b.s.add(item)
 				p.mu.Unlock()
 				p.start([]*poolItem[H]{item})
 				continue
 			case it != nil:
-				it.taken = true
-				b.s.trim()
+				b.s.take(it)
 				p.mu.Unlock()
 				if !yield(resultOf[R](it)) {
 					return
