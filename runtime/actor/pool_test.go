@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -309,24 +310,38 @@ func TestPoolMapCancelLeavesNoGoroutines(t *testing.T) {
 			t.Fatalf("Map after cancel returned %v, want one canceled error", errs)
 		}
 	}
-	// The first run starts the runtime's own worker goroutines, which stay.
+	// The first run starts the runtime's own worker goroutines, which stay
+	// parked for later calls; they are not counted.
 	cancelled("warm")
-	for !p.HasFree() {
-		runtime.Gosched()
-	}
-	base := runtime.NumGoroutine()
+	waitFor(t, func() bool { return p.HasFree() && p.Len() == 2 })
+	base := goroutines()
 	cancelled("cancel")
+	// The cancelled calls end and free their actors; no goroutine is left.
+	waitFor(t, func() bool { return p.HasFree() && p.Len() == 2 && goroutines() <= base })
+}
+
+// goroutines counts the process's goroutines but the runtime's parked
+// call workers.
+func goroutines() int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if !strings.Contains(g, "(*workerPool).work") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor polls cond until it holds, for up to ten seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > base {
+	for !cond() {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before Map:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+			t.Fatalf("condition not met in 10s; goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 		}
-		runtime.Gosched()
-		time.Sleep(10 * time.Millisecond) // polling a count, not synchronising
-	}
-	// The cancelled calls ended and freed their actors.
-	if !p.HasFree() || p.Len() != 2 {
-		t.Errorf("after cancel: HasFree %v, Len %d", p.HasFree(), p.Len())
+		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising
 	}
 }
