@@ -345,3 +345,32 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising
 	}
 }
+
+func TestPoolRetriesBound(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, m *mode) {
+		ctx := testCtx(t)
+		p, hs := poolOf(t, m, "stuck", "a")
+		if err := p.SetRetries(0); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			m.coordCall(t, "arrived/noretry", 1)
+			_ = m.sys.Kill(ctx, hs[0], actor.NoRestart())
+		}()
+		var died, ok int
+		for r, err := range actor.Map(ctx, p, work("noretry"), values(2)) {
+			switch {
+			case errors.Is(err, actor.ErrActorDied) && !errors.Is(err, actor.ErrPoolEmpty):
+				died++
+			case err == nil && r.GetValue() == 10:
+				ok++
+			default:
+				t.Errorf("unexpected result %v, %v", r, err)
+			}
+		}
+		if died != 1 || ok != 1 || p.Len() != 1 {
+			t.Errorf("with no retries: %d died, %d answered, Len %d; want 1, 1, 1", died, ok, p.Len())
+		}
+	})
+}
