@@ -26,6 +26,13 @@ var want = map[string]struct {
 	again []string
 }{
 	"counter": {exact: "1\n2\n2\n"},
+	"actorpool": {lines: []string{
+		"pool of 4 workers, mapping 100 numbers",
+		"worker-2 killed while it held a call; it had answered 5",
+		"results: 100 numbers of 100 arrived exactly once, 100 results in all, 0 wrong squares",
+		"the held call was resubmitted: answered by another worker: true",
+		"pool after the map: 3 workers",
+	}},
 	"cache": {lines: []string{
 		"keys, most recent first: [c b a]",
 		"get a: hit, apple",
