@@ -8,13 +8,15 @@ import (
 
 // forbiddenDeps are module paths a program that uses only the embedded
 // runtime must not link: the durable stores' databases and the OTLP
-// exporters' gRPC are packages a program imports when it uses them
-// (runtime/actor/sqlite, runtime/actor/postgres, runtime/actor/otlp). Add a
+// exporters' gRPC and the head's bbolt are packages a program imports when
+// it uses them (runtime/actor/sqlite, runtime/actor/postgres,
+// runtime/actor/otlp, runtime/cluster). Add a
 // path here when another piece becomes opt-in.
 var forbiddenDeps = []string{
 	"github.com/jackc/pgx",
 	"modernc.org/sqlite",
 	"google.golang.org/grpc",
+	"go.etcd.io/bbolt",
 }
 
 // The counter, an embedded-runtime program, links none of forbiddenDeps.
