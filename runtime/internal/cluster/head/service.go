@@ -95,6 +95,9 @@ func (h *Head) updateLocked(a *headActor, ha *actorv1.HostedActor, w *write) []f
 		}
 		return h.deadLocked(a, w, cause)
 	}
+	if stale(ha, in) {
+		return nil // an older report overtaken by a newer one (reports travel apart)
+	}
 	if in.GetState() != ha.GetState() || in.GetRestarts() != ha.GetRestarts() {
 		in.State, in.Restarts = ha.GetState(), ha.GetRestarts()
 		if in.State != actorv1.ActorState_ACTOR_STATE_PENDING_CREATION {
@@ -103,6 +106,28 @@ func (h *Head) updateLocked(a *headActor, ha *actorv1.HostedActor, w *write) []f
 		w.actors = append(w.actors, a.rec)
 	}
 	return nil
+}
+
+// stale says a live actor's report is older than what the head knows. A
+// node's reports and heartbeats travel on requests of their own, so one
+// can overtake another; an actor's life on its node only moves forward —
+// restarts grow, and within one life it is pending or restarting, then
+// alive — so an older report is one earlier in that order.
+func stale(ha *actorv1.HostedActor, in *actorv1.ActorInfo) bool {
+	if ha.GetRestarts() != in.GetRestarts() {
+		return ha.GetRestarts() < in.GetRestarts()
+	}
+	return lifeStep(ha.GetState()) < lifeStep(in.GetState())
+}
+
+func lifeStep(s actorv1.ActorState) int {
+	switch s {
+	case actorv1.ActorState_ACTOR_STATE_ALIVE:
+		return 2
+	case actorv1.ActorState_ACTOR_STATE_RESTARTING:
+		return 1
+	}
+	return 0
 }
 
 // Heartbeat records that a node lives and the states of its actors.
