@@ -139,11 +139,10 @@ func TestInterceptorsWrapBothSides(t *testing.T) {
 	forEachModeWith(t, []actor.Option{actor.WithInterceptors(callers...), nodeInterceptors}, func(t *testing.T, m *mode) {
 		ctx := testCtx(t)
 		h := m.spawn(t, testv1actor.ProbeOptions(), "icpt", nil)
-		caller := m.sys
 		if m.cluster {
 			// A driver of its own with the caller's interceptors; the
 			// nodes have the serving side's.
-			caller = connectWith(t, actor.WithInterceptors(callers...))
+			caller := connectWith(t, actor.WithInterceptors(callers...))
 			var err error
 			if h, err = testv1actor.ProbeFromRef(ctx, caller, h.ActorRef()); err != nil {
 				t.Fatal(err)

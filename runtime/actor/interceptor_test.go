@@ -85,11 +85,9 @@ func TestInterceptorOrder(t *testing.T) {
 // actor's id and class are the callee's.
 func TestInterceptorSeesTheCall(t *testing.T) {
 	type seen struct {
-		req          actor.Request
-		resp         proto.Message
-		err          error
-		procedure    string
-		client, serv int
+		req  actor.Request
+		resp proto.Message
+		err  error
 	}
 	var mu sync.Mutex
 	var got []seen
