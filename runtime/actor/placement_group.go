@@ -6,6 +6,7 @@ import (
 	"time"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/control"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/resources"
 )
@@ -111,8 +112,8 @@ func CreatePlacementGroup(ctx context.Context, sys *System, bundles []map[string
 	if st == actorv1.PlacementStrategy_PLACEMENT_STRATEGY_UNSPECIFIED {
 		return nil, errs.Newf(errs.ErrInvalidOption, "placement strategy must be Pack, Spread, StrictPack or StrictSpread")
 	}
-	if len(bundles) == 0 {
-		return nil, errs.Newf(errs.ErrInvalidOption, "a placement group needs at least one bundle")
+	if err := control.CheckGroup(st, len(bundles)); err != nil {
+		return nil, err
 	}
 	sets := make([]resources.Set, len(bundles))
 	for i, b := range bundles {

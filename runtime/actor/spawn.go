@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	actorv1 "github.com/troupehq/troupe/gen/actor/v1"
+	"github.com/troupehq/troupe/runtime/internal/control"
 	"github.com/troupehq/troupe/runtime/internal/errs"
 	"github.com/troupehq/troupe/runtime/internal/node"
 	"github.com/troupehq/troupe/runtime/internal/resources"
@@ -213,7 +214,7 @@ func (s *Spawner[I, H]) PlacementGroup(pg *PlacementGroup, bundle int) *Spawner[
 		return s.changed()
 	}
 	if bundle < 0 || bundle >= pg.bundles {
-		return s.fail(errs.Newf(errs.ErrInvalidOption, "placement group %s has %d bundles, no bundle %d", pg.id, pg.bundles, bundle))
+		return s.fail(errs.Newf(errs.ErrInvalidOption, "%s", control.NoSuchBundle(pg.id, pg.bundles, bundle)))
 	}
 	s.spec.PlacementGroup, s.spec.Bundle = pg.id, bundle
 	return s.changed()

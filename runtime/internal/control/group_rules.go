@@ -33,11 +33,16 @@ func NeverInBundle(spec *node.Spec, bundles []resources.Set) string {
 	case bundles == nil:
 		return fmt.Sprintf("placement group %s does not exist (it may have been removed)", spec.PlacementGroup)
 	case spec.Bundle >= len(bundles):
-		return fmt.Sprintf("placement group %s has %d bundles, no bundle %d", spec.PlacementGroup, len(bundles), spec.Bundle)
+		return NoSuchBundle(spec.PlacementGroup, len(bundles), spec.Bundle)
 	case !bundles[spec.Bundle].Fits(spec.Resources):
 		return fmt.Sprintf("bundle %d of placement group %s has %s", spec.Bundle, spec.PlacementGroup, bundles[spec.Bundle].Shortfall(spec.Resources))
 	}
 	return ""
+}
+
+// NoSuchBundle is why a placement group of n bundles has no bundle b.
+func NoSuchBundle(group string, n, b int) string {
+	return fmt.Sprintf("placement group %s has %d bundles, no bundle %d", group, n, b)
 }
 
 // BundleNotPlaced is why an actor waits for its bundle to be placed.
